@@ -1,0 +1,122 @@
+/** Per-request evaluation context: the request plus facets computed at most once. */
+import { type ResourceKind, resourceKind } from "./actions.ts";
+import {
+  hostPortFacets,
+  MAX_STRING_LENGTH,
+  nfc,
+  normalizePath,
+  type UrlFacets,
+  urlFacets,
+} from "./normalize.ts";
+
+/** Three-valued truth: false, true, or unknown (the condition could not be evaluated). */
+export const F = 0, T = 1, U = 2;
+export type Tri = 0 | 1 | 2;
+
+const UNSET = Symbol("unset");
+type Lazy<V> = V | typeof UNSET;
+
+/** Values a policy can reference before the request arrives (`vars:` and host options). */
+export type StaticVars = Readonly<Record<string, string>>;
+
+/** Evaluation context for one request. */
+export class EvalContext {
+  readonly req: Record<string, unknown>;
+  readonly action: string;
+  readonly kind: ResourceKind;
+  /** Why the last condition came out unknown (for fail-closed reasons). */
+  why = "";
+  /** Truth value of the last rule that matched during a scan. */
+  tri: Tri = T;
+  #resource: Lazy<string | null> = UNSET;
+  #url: Lazy<UrlFacets | null> = UNSET;
+  #path: Lazy<string | null> = UNSET;
+  #workspace: Lazy<string | null> = UNSET;
+  readonly #vars: StaticVars;
+
+  constructor(
+    req: Record<string, unknown>,
+    action: string,
+    vars: StaticVars,
+    kind: ResourceKind = resourceKind(action),
+  ) {
+    this.req = req;
+    this.action = action;
+    this.kind = kind;
+    this.#vars = vars;
+  }
+
+  /** `context` of the request when it is a plain object. */
+  get contextObj(): Record<string, unknown> | undefined {
+    const c = this.req.context;
+    return c !== null && typeof c === "object" && !Array.isArray(c)
+      ? c as Record<string, unknown>
+      : undefined;
+  }
+
+  /** The workspace root: `context.workspace`, else the static `workspace` var; normalized. */
+  workspace(): string | null {
+    if (this.#workspace !== UNSET) return this.#workspace;
+    const c = this.contextObj;
+    const raw = c && Object.hasOwn(c, "workspace") ? c.workspace : this.#vars.workspace;
+    const ws = typeof raw === "string" && raw.startsWith("/") ? normalizePath(raw) : null;
+    this.#workspace = ws;
+    return ws;
+  }
+
+  /** Base directory for relative paths: `context.cwd`, else the workspace. */
+  private base(): string | undefined {
+    const c = this.contextObj;
+    const cwd = c && Object.hasOwn(c, "cwd") ? c.cwd : undefined;
+    if (typeof cwd === "string" && cwd.startsWith("/")) return cwd;
+    return this.workspace() ?? undefined;
+  }
+
+  /** URL facets of the resource (url and host:port actions), null when it does not parse. */
+  url(): UrlFacets | null {
+    if (this.#url !== UNSET) return this.#url;
+    const r = this.req.resource;
+    let f: UrlFacets | null = null;
+    if (typeof r === "string") {
+      if (this.kind === "url") f = urlFacets(r);
+      else if (this.kind === "hostport") f = hostPortFacets(r);
+    }
+    this.#url = f;
+    return f;
+  }
+
+  /** Normalized file path of the resource (path actions and `file:` imports). */
+  path(): string | null {
+    if (this.#path !== UNSET) return this.#path;
+    const r = this.req.resource;
+    let p: string | null = null;
+    if (typeof r === "string") {
+      if (this.kind === "path") p = normalizePath(r, this.base());
+      else if (this.kind === "url" && r.startsWith("file:")) p = normalizePath(r);
+    }
+    this.#path = p;
+    return p;
+  }
+
+  /** The resource in normalized form for its action kind; null when it cannot be normalized. */
+  resource(): string | null {
+    if (this.#resource !== UNSET) return this.#resource;
+    const r = this.req.resource;
+    let out: string | null = null;
+    if (typeof r === "string") {
+      switch (this.kind) {
+        case "path":
+          out = this.path();
+          break;
+        case "url":
+        case "hostport":
+          out = this.url()?.href ?? null;
+          break;
+        default:
+          out = r.length <= MAX_STRING_LENGTH ? nfc(r) : null;
+      }
+    }
+    this.#resource = out;
+    return out;
+  }
+}

@@ -1,0 +1,27 @@
+/** Run a deno task-like command and capture its output. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `deno <args>` from the repository root, optionally feeding stdin. */
+export async function runDeno(args: string[], stdin?: string): Promise<Ran> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+  const child = cmd.spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
