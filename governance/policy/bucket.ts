@@ -6,7 +6,7 @@
  */
 import type { ResourceKind } from "./actions.ts";
 import { type CondNode, scalarKey, UNKNOWN_KEY } from "./conditions.ts";
-import { type EvalContext, T, type Tri, U } from "./context.ts";
+import { type EvalContext, T, U } from "./context.ts";
 import type { Field } from "./fields.ts";
 import type { Effect } from "./schema.ts";
 
@@ -20,7 +20,8 @@ export interface IndexedRule {
 }
 
 export type EffectKey = "deny" | "approval" | "allow";
-export type Lists<R> = Record<EffectKey, R[]>;
+/** Rules by effect; an effect with no rules has no array (keeps large indexes small). */
+export type Lists<R> = Partial<Record<EffectKey, R[]>>;
 
 interface FieldIndex<R> {
   field: Field;
@@ -44,7 +45,12 @@ export const EFFECT_KEY: Record<Effect, EffectKey> = {
 };
 
 export function emptyLists<R>(): Lists<R> {
-  return { deny: [], approval: [], allow: [] };
+  return {};
+}
+
+/** Append `r` to the `eff` list of `l`. */
+export function addTo<R>(l: Lists<R>, eff: EffectKey, r: R): void {
+  (l[eff] ??= []).push(r);
 }
 
 /** `eq`/`in` leaves every match of `node` requires, by field name. */
@@ -85,11 +91,11 @@ function fieldIndex<R extends IndexedRule>(
     }
     index.field = leaf.field;
     const k = EFFECT_KEY[r.effect];
-    index.all[k].push(r);
+    addTo(index.all, k, r);
     for (const key of leaf.keys) {
       let l = index.map.get(key);
       if (!l) index.map.set(key, l = emptyLists());
-      l[k].push(r);
+      addTo(l, k, r);
     }
   }
   return { index, rest };
@@ -121,15 +127,15 @@ export function buildBuckets<R extends IndexedRule>(
       for (const res of new Set(r.resources.map((x) => normalizeResource(kinds[a], x) as string))) {
         let l = b.keyed.get(res);
         if (!l) b.keyed.set(res, l = emptyLists());
-        l[key].push(r);
+        addTo(l, key, r);
       }
-      b.keyedAll[key].push(r);
+      addTo(b.keyedAll, key, r);
     }
   }
   const finish = (b: Bucket<R>, list: R[]) => {
     const { index, rest } = fieldIndex(list);
     b.field = index;
-    for (const r of rest) b.plain[EFFECT_KEY[r.effect]].push(r);
+    for (const r of rest) addTo(b.plain, EFFECT_KEY[r.effect], r);
   };
   for (const [a, list] of generic) finish(buckets.get(a)!, list);
   const fallback: Bucket<R> = {
@@ -142,79 +148,83 @@ export function buildBuckets<R extends IndexedRule>(
   return { buckets, fallback };
 }
 
-/** The winning rule of one effect: its rule, truth value and (when unknown) why. */
-export interface Pick<R> {
-  rule: R;
-  tri: Tri;
-  why: string;
-}
-
-/** The lists of a bucket that apply to this request, computed once per evaluation. */
-export class Selection<R extends IndexedRule> {
-  readonly plain: Lists<R>;
-  readonly keyed: Lists<R> | undefined;
-  readonly keyedUnknown: boolean;
-  readonly field: Lists<R> | undefined;
-  readonly fieldUnknown: boolean;
-
-  constructor(b: Bucket<R>, ctx: EvalContext) {
-    this.plain = b.plain;
-    let keyed: Lists<R> | undefined;
-    let keyedUnknown = false;
-    if (b.keyed.size > 0) {
-      const r = ctx.resource();
-      if (r === null) {
-        keyedUnknown = true;
-        keyed = b.keyedAll;
-      } else keyed = b.keyed.get(r);
-    }
-    this.keyed = keyed;
-    this.keyedUnknown = keyedUnknown;
-    let field: Lists<R> | undefined;
-    let fieldUnknown = false;
-    if (b.field) {
-      const k = scalarKey(b.field.field, ctx);
-      if (k === UNKNOWN_KEY) {
-        fieldUnknown = true;
-        field = b.field.all;
-      } else field = b.field.map.get(k);
-    }
-    this.field = field;
-    this.fieldUnknown = fieldUnknown;
+/**
+ * Decide within a bucket: the smallest-id deny rule that fires (true or unknown), else the
+ * smallest-id require_approval rule, else the smallest-id allow rule that is true. Returns
+ * null when none fires; the winner's truth value and reason are left in `ctx.tri`/`ctx.why`.
+ * Allocation-free: the lists that apply are chosen once, then scanned in place.
+ */
+export function decideInBucket<R extends IndexedRule>(b: Bucket<R>, ctx: EvalContext): R | null {
+  let keyed: Lists<R> | undefined;
+  let keyedUnknown = false;
+  if (b.keyed.size > 0) {
+    const r = ctx.resource();
+    if (r === null) {
+      keyedUnknown = true;
+      keyed = b.keyedAll;
+    } else keyed = b.keyed.get(r);
   }
-
-  /** Smallest-id rule of `eff` that fires: true, or unknown for deny and approval. */
-  pick(eff: EffectKey, ctx: EvalContext): Pick<R> | null {
-    const strict = eff === "allow";
-    let best = scan(this.plain[eff], ctx, strict, null);
-    if (this.field && !(strict && this.fieldUnknown)) {
-      best = scan(this.field[eff], ctx, strict, best);
-    }
-    if (this.keyed && !(strict && this.keyedUnknown)) {
-      const k = scan(this.keyed[eff], ctx, strict, best);
-      if (k !== best && k && this.keyedUnknown) {
-        return { rule: k.rule, tri: U, why: "resource could not be normalized" };
+  let field: Lists<R> | undefined;
+  let fieldUnknown = false;
+  if (b.field) {
+    const k = scalarKey(b.field.field, ctx);
+    if (k === UNKNOWN_KEY) {
+      fieldUnknown = true;
+      field = b.field.all;
+    } else field = b.field.map.get(k);
+  }
+  for (let e = 0; e < 3; e++) {
+    const eff: EffectKey = e === 0 ? "deny" : e === 1 ? "approval" : "allow";
+    const strict = e === 2;
+    let best = scan(b.plain[eff], ctx, strict, null);
+    let tri = ctx.tri, why = ctx.why;
+    if (field && !(strict && fieldUnknown)) {
+      const f = scan(field[eff], ctx, strict, best);
+      if (f !== best) {
+        best = f;
+        tri = ctx.tri;
+        why = ctx.why;
       }
-      best = k;
     }
-    return best;
+    if (keyed && !(strict && keyedUnknown)) {
+      const k = scan(keyed[eff], ctx, strict, best);
+      if (k !== best) {
+        best = k;
+        tri = keyedUnknown ? U : ctx.tri;
+        why = keyedUnknown ? "resource could not be normalized" : ctx.why;
+      }
+    }
+    if (best) {
+      ctx.tri = tri;
+      ctx.why = why;
+      return best;
+    }
   }
+  return null;
 }
 
-/** First rule of `list` (sorted by id, below `best`) whose match fires. */
+/** First rule of `list` (sorted by id, below `best`) whose match fires; sets ctx.tri/why. */
 function scan<R extends IndexedRule>(
-  list: R[],
+  list: R[] | undefined,
   ctx: EvalContext,
   strict: boolean,
-  best: Pick<R> | null,
-): Pick<R> | null {
+  best: R | null,
+): R | null {
+  if (list === undefined) return best;
   for (let i = 0; i < list.length; i++) {
     const r = list[i];
-    if (best && r.id >= best.rule.id) return best;
-    if (r.match === null) return { rule: r, tri: T, why: "" };
+    if (best !== null && r.id >= best.id) return best;
+    if (r.match === null) {
+      ctx.tri = T;
+      ctx.why = "";
+      return r;
+    }
     ctx.why = "";
     const t = r.match.eval(ctx);
-    if (t === T || (t === U && !strict)) return { rule: r, tri: t, why: ctx.why };
+    if (t === T || (t === U && !strict)) {
+      ctx.tri = t;
+      return r;
+    }
   }
   return best;
 }

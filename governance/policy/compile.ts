@@ -1,6 +1,6 @@
 /** Compile policy sources into an indexed, immutable decision structure. */
 import { ACTION_KINDS, expandActionPattern, type ResourceKind } from "./actions.ts";
-import { type Bucket, buildBuckets, Selection } from "./bucket.ts";
+import { type Bucket, buildBuckets, decideInBucket } from "./bucket.ts";
 import { compileCondition, type CondNode } from "./conditions.ts";
 import { EvalContext, F, type StaticVars, T, type Tri, U } from "./context.ts";
 import { PolicyError, type Problem } from "./errors.ts";
@@ -144,8 +144,8 @@ export class CompiledPolicy {
       string,
       { plain: number; keyed: number; indexed: number; field: string | null }
     > = {};
-    const count = (l: { deny: unknown[]; approval: unknown[]; allow: unknown[] }) =>
-      l.deny.length + l.approval.length + l.allow.length;
+    const count = (l: { deny?: unknown[]; approval?: unknown[]; allow?: unknown[] }) =>
+      (l.deny?.length ?? 0) + (l.approval?.length ?? 0) + (l.allow?.length ?? 0);
     for (const [a, b] of this.#buckets) {
       const total = count(b.plain) + count(b.keyedAll) + (b.field ? count(b.field.all) : 0);
       if (total === 0) continue;
@@ -179,9 +179,8 @@ export class CompiledPolicy {
     if (!isRequest(request)) return MALFORMED;
     const bucket = this.#buckets.get(request.action as string) ?? this.#fallback;
     const ctx = this.context(request);
-    const sel = new Selection(bucket, ctx);
-    const hit = sel.pick("deny", ctx) ?? sel.pick("approval", ctx) ?? sel.pick("allow", ctx);
-    return hit ? decide(hit.rule, hit.tri, hit.why) : this.#default;
+    const hit = decideInBucket(bucket, ctx);
+    return hit ? decide(hit, ctx.tri, ctx.why) : this.#default;
   }
 }
 

@@ -210,7 +210,10 @@ function compileLeaf(
       if (Array.isArray(tl)) { for (const s of tl) fixed.add(s); }
       const dyn = Array.isArray(tl) ? null : tl;
       if (positive && !dyn) index = { field, keys: fixed };
+      const only = fixed.size === 1 ? [...fixed][0] : undefined;
+      const single = fixed.size === 1 && !dyn;
       const isHit = (v: unknown, ctx: EvalContext): boolean | null => {
+        if (single) return v === only;
         if (fixed.has(v)) return true;
         if (dyn && typeof v === "string") {
           const extra = dyn(ctx);

@@ -13,9 +13,6 @@ import {
 export const F = 0, T = 1, U = 2;
 export type Tri = 0 | 1 | 2;
 
-const UNSET = Symbol("unset");
-type Lazy<V> = V | typeof UNSET;
-
 /** Values a policy can reference before the request arrives (`vars:` and host options). */
 export type StaticVars = Readonly<Record<string, string>>;
 
@@ -28,11 +25,12 @@ export class EvalContext {
   why = "";
   /** Truth value of the last rule that matched during a scan. */
   tri: Tri = T;
-  #resource: Lazy<string | null> = UNSET;
-  #url: Lazy<UrlFacets | null> = UNSET;
-  #path: Lazy<string | null> = UNSET;
-  #workspace: Lazy<string | null> = UNSET;
-  readonly #vars: StaticVars;
+  // Lazily computed facets: undefined = not computed yet, null = cannot be computed.
+  private res: string | null | undefined = undefined;
+  private urlF: UrlFacets | null | undefined = undefined;
+  private pathN: string | null | undefined = undefined;
+  private ws: string | null | undefined = undefined;
+  private readonly vars: StaticVars;
 
   constructor(
     req: Record<string, unknown>,
@@ -43,7 +41,7 @@ export class EvalContext {
     this.req = req;
     this.action = action;
     this.kind = kind;
-    this.#vars = vars;
+    this.vars = vars;
   }
 
   /** `context` of the request when it is a plain object. */
@@ -56,11 +54,11 @@ export class EvalContext {
 
   /** The workspace root: `context.workspace`, else the static `workspace` var; normalized. */
   workspace(): string | null {
-    if (this.#workspace !== UNSET) return this.#workspace;
+    if (this.ws !== undefined) return this.ws;
     const c = this.contextObj;
-    const raw = c && Object.hasOwn(c, "workspace") ? c.workspace : this.#vars.workspace;
+    const raw = c && Object.hasOwn(c, "workspace") ? c.workspace : this.vars.workspace;
     const ws = typeof raw === "string" && raw.startsWith("/") ? normalizePath(raw) : null;
-    this.#workspace = ws;
+    this.ws = ws;
     return ws;
   }
 
@@ -74,33 +72,33 @@ export class EvalContext {
 
   /** URL facets of the resource (url and host:port actions), null when it does not parse. */
   url(): UrlFacets | null {
-    if (this.#url !== UNSET) return this.#url;
+    if (this.urlF !== undefined) return this.urlF;
     const r = this.req.resource;
     let f: UrlFacets | null = null;
     if (typeof r === "string") {
       if (this.kind === "url") f = urlFacets(r);
       else if (this.kind === "hostport") f = hostPortFacets(r);
     }
-    this.#url = f;
+    this.urlF = f;
     return f;
   }
 
   /** Normalized file path of the resource (path actions and `file:` imports). */
   path(): string | null {
-    if (this.#path !== UNSET) return this.#path;
+    if (this.pathN !== undefined) return this.pathN;
     const r = this.req.resource;
     let p: string | null = null;
     if (typeof r === "string") {
       if (this.kind === "path") p = normalizePath(r, this.base());
       else if (this.kind === "url" && r.startsWith("file:")) p = normalizePath(r);
     }
-    this.#path = p;
+    this.pathN = p;
     return p;
   }
 
   /** The resource in normalized form for its action kind; null when it cannot be normalized. */
   resource(): string | null {
-    if (this.#resource !== UNSET) return this.#resource;
+    if (this.res !== undefined) return this.res;
     const r = this.req.resource;
     let out: string | null = null;
     if (typeof r === "string") {
@@ -116,7 +114,7 @@ export class EvalContext {
           out = r.length <= MAX_STRING_LENGTH ? nfc(r) : null;
       }
     }
-    this.#resource = out;
+    this.res = out;
     return out;
   }
 }

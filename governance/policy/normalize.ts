@@ -15,6 +15,9 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = {
   ftp: 21,
 };
 
+// deno-lint-ignore no-control-regex
+const CANONICAL_PATH = /^(?:\/(?!\.\.?(?:\/|$))[\x01-\x2e\x30-\x7f]+)+$|^\/$/;
+
 /** Unicode NFC, skipping the work for pure ASCII. */
 export function nfc(s: string): string {
   // deno-lint-ignore no-control-regex
@@ -28,7 +31,10 @@ export function nfc(s: string): string {
  * normalized (NUL byte, relative without an absolute base, bad `file:` URL, too long).
  */
 export function normalizePath(input: string, base?: string): string | null {
-  if (input.length === 0 || input.length > MAX_STRING_LENGTH || input.includes("\0")) return null;
+  if (input.length === 0 || input.length > MAX_STRING_LENGTH) return null;
+  // Fast path: already canonical (absolute ASCII, no empty, "." or ".." segments, no NUL).
+  if (CANONICAL_PATH.test(input)) return input;
+  if (input.includes("\0")) return null;
   let p = input;
   if (p.startsWith("file:")) {
     const u = URL.parse(p);

@@ -28,26 +28,32 @@ export function runPolicyBench(o: PolicyBenchOptions): BenchRow[] {
     }
     compileMs.sort((a, b) => a - b);
     const reqs = workRequests(rules, 4096);
+    const canonical = workRequests(rules, 4096, false);
     const mask = reqs.length - 1;
-    const m = measure(
-      (i) => policy.evaluate(reqs[i & mask]),
-      o.samples,
-      o.samples >> 2,
-      o.overheadUs,
-    );
-    const allow = reqs.filter((r) => policy.evaluate(r).effect === "allow").length;
-    rows.push({
-      name: "policy.evaluate",
-      engine: "warden",
-      rules: size,
-      p50_us: m.p50,
-      p99_us: m.p99,
-      p999_us: m.p999,
-      ops_per_s: m.opsPerS,
-      samples: o.samples,
-      compile_ms: compileMs[2],
-      allow_ratio: allow / reqs.length,
-    });
+    const row = (name: string, list: Record<string, unknown>[], extra: Record<string, unknown>) => {
+      const m = measure(
+        (i) => policy.evaluate(list[i & mask]),
+        o.samples,
+        o.samples >> 2,
+        o.overheadUs,
+      );
+      const allow = list.filter((r) => policy.evaluate(r).effect === "allow").length;
+      rows.push({
+        name,
+        engine: "warden",
+        rules: size,
+        p50_us: m.p50,
+        p99_us: m.p99,
+        p999_us: m.p999,
+        ops_per_s: m.opsPerS,
+        samples: o.samples,
+        allow_ratio: allow / list.length,
+        ...extra,
+      });
+      return m;
+    };
+    row("policy.evaluate canonical", canonical, {});
+    const m = row("policy.evaluate hostile", reqs, { compile_ms: compileMs[2] });
     o.log(`policy: ${size} rules done`);
     if (o.noAgt) continue;
     const agt = agtEngine(rules);
@@ -68,7 +74,7 @@ export function runPolicyBench(o: PolicyBenchOptions): BenchRow[] {
     const agtSamples = Math.max(200, Math.min(o.samples, Math.floor(2e7 / size / 10)));
     const am = measure((i) => agt(reqs[i & mask]), agtSamples, agtSamples >> 3, o.overheadUs);
     rows.push({
-      name: "policy.evaluate",
+      name: "policy.evaluate hostile",
       engine: "agent-governance-sdk@4.0.0",
       rules: size,
       p50_us: am.p50,

@@ -51,13 +51,21 @@ export function wardenYaml(rules: WorkRule[]): string {
   return out.join("\n") + "\n";
 }
 
-/** Requests: allow and deny outcomes, with spellings that only normalization resolves. */
-export function workRequests(rules: WorkRule[], count: number): Record<string, unknown>[] {
+/**
+ * Requests: allow and deny outcomes. `hostile` mixes in spellings that only normalization
+ * resolves (upper case, trailing dots, dot segments, default ports, `..` escapes); without it
+ * every resource is already canonical.
+ */
+export function workRequests(
+  rules: WorkRule[],
+  count: number,
+  hostile = true,
+): Record<string, unknown>[] {
   const agent = { id: "did:key:z6MkBench", name: "bench", ring: 2, trust: 600 };
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const r = rules[(i * 7919) % rules.length];
-    const v = (i >> 2) % 3;
+    const v = hostile ? (i >> 2) % 3 : 1 + ((i >> 2) % 2);
     let req: Record<string, unknown>;
     switch (r.kind) {
       case "fetch-allow":
@@ -65,7 +73,7 @@ export function workRequests(rules: WorkRule[], count: number): Record<string, u
           action: "net.fetch",
           resource: v === 0
             ? `HTTPS://H${r.n}.EXAMPLE.COM./api/./v1/../items?x=${i}`
-            : `https://h${r.n}.example.com/api/items`,
+            : `https://h${r.n}.example.com/api/items?x=${i}`,
           args: { method: v === 2 ? "POST" : "GET" },
         };
         break;
@@ -85,11 +93,13 @@ export function workRequests(rules: WorkRule[], count: number): Record<string, u
             ? `/data/${r.n}/./sub/../file`
             : v === 1
             ? `/data/${r.n}/file`
-            : `/data/${r.n}/../../etc/passwd`,
+            : hostile
+            ? `/data/${r.n}/../../etc/passwd`
+            : `/data/${r.n}/other`,
         };
         break;
       default:
-        req = { action: "tool.call", resource: `tool${r.n}`, args: { level: v === 0 ? 9 : 1 } };
+        req = { action: "tool.call", resource: `tool${r.n}`, args: { level: v === 2 ? 1 : 9 } };
     }
     out.push({ agent, ...req, context: { workspace: "/data" } });
   }
