@@ -7,6 +7,7 @@ import {
   PolicyError,
   type PolicySource,
 } from "../../governance/mod.ts";
+import { compileRings, type RingCeilings } from "../../governance/rings/mod.ts";
 
 const POLICY_EXT = /\.(ya?ml|cedar)$/;
 
@@ -42,6 +43,7 @@ export function policyFiles(target: string): string[] {
   const files = [...Deno.readDirSync(target)]
     .filter((e) => e.isFile && POLICY_EXT.test(e.name))
     .map((e) => join(target, e.name))
+    .filter((f) => !isRingsFile(f))
     .sort();
   if (files.length === 0) {
     throw new PolicyError([{
@@ -54,18 +56,41 @@ export function policyFiles(target: string): string[] {
   return files;
 }
 
+/** Ring definitions (`kind: Rings`) live beside policies but are not policies. */
+function isRingsFile(path: string): boolean {
+  try {
+    return /^kind:\s*Rings\s*$/m.test(Deno.readTextFileSync(path));
+  } catch {
+    return false;
+  }
+}
+
+/** The host's built-in rules (own code and SDK imports). */
+export const BUILTIN_POLICY = new URL("./builtin.yaml", import.meta.url).pathname;
+
+/** The shipped ring ceilings. */
+export const DEFAULT_RINGS = new URL("../../policies/rings.yaml", import.meta.url).pathname;
+
 /**
  * Load and compile the policies at `targets` (files or directories). `include:` entries are
- * resolved relative to the including file. Throws PolicyError with positions.
+ * resolved relative to the including file; `builtin` adds the host's built-in rules.
+ * Throws PolicyError with positions.
  */
 export function loadPolicy(
   targets: string | string[],
-  options: CompileOptions = {},
+  options: CompileOptions & { builtin?: boolean } = {},
 ): CompiledPolicy {
-  const list = typeof targets === "string" ? [targets] : targets;
+  const list = typeof targets === "string" ? [targets] : [...targets];
+  if (options.builtin) list.unshift(BUILTIN_POLICY);
   const sources = list.flatMap(policyFiles).map(readSource);
   return compilePolicySet(sources, {
     ...options,
     resolveInclude: (inc, from) => readSource(resolve(dirname(from), inc)),
   });
+}
+
+/** Load the ring ceilings (the shipped ones by default). */
+export function loadRings(path = DEFAULT_RINGS): RingCeilings {
+  const text = readSource(path).text;
+  return compileRings(text, path);
 }

@@ -1,0 +1,155 @@
+/**
+ * The permission broker: one unix socket per agent. Deno sends every permission check the
+ * agent process makes as a JSON line; each is mapped, decided by the governor, audited and
+ * answered. Only the first connection is served (the agent's Deno runtime); anything else
+ * that connects is closed at once.
+ */
+import type { AgentRef, Governor } from "../governor.ts";
+import { BrokerRequest, mapPermission, processCwd } from "./map.ts";
+
+export interface BrokerOptions {
+  path: string;
+  agent: AgentRef;
+  governor: Governor;
+  /** The agent process id (known once spawned). */
+  pid: () => number | undefined;
+  /** Permission checks allowed once each before the agent's code loads ("perm value"). */
+  bootstrap: string[];
+  /** Called when the agent's Deno runtime disconnects or misbehaves. */
+  onClose?: (why: string) => void;
+}
+
+const encoder = new TextEncoder();
+
+export class BrokerServer {
+  readonly path: string;
+  #listener: Deno.Listener | null = null;
+  #conn: Deno.Conn | null = null;
+  #bootstrap: Map<string, number>;
+  #closed = false;
+  /** Number of checks answered. */
+  checks = 0;
+
+  constructor(readonly opts: BrokerOptions) {
+    this.path = opts.path;
+    this.#bootstrap = new Map(opts.bootstrap.map((k) => [k, 1]));
+    this.#listener = Deno.listen({ transport: "unix", path: opts.path });
+    Deno.chmodSync(opts.path, 0o600);
+    this.#accept();
+  }
+
+  async #accept(): Promise<void> {
+    const l = this.#listener!;
+    try {
+      for await (const conn of l) {
+        if (this.#conn || this.#closed) {
+          conn.close();
+          continue;
+        }
+        this.#conn = conn;
+        this.#serve(conn);
+      }
+    } catch { /* listener closed */ }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    const decoder = new TextDecoder();
+    let buf = "";
+    const chunk = new Uint8Array(16384);
+    let why = "agent runtime disconnected";
+    try {
+      while (true) {
+        const n = await conn.read(chunk);
+        if (n === null) break;
+        buf += decoder.decode(chunk.subarray(0, n), { stream: true });
+        if (buf.length > 1 << 20) {
+          why = "broker protocol violation: line longer than 1 MiB";
+          break;
+        }
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim() === "") continue;
+          const reply = this.#handle(line);
+          if (reply === null) {
+            why = "broker protocol violation: malformed check";
+            throw new Error(why);
+          }
+          await writeAll(conn, encoder.encode(reply));
+        }
+      }
+    } catch { /* fall through to close */ }
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    this.opts.onClose?.(why);
+  }
+
+  /** Decide one check; null when the line is not a valid check. */
+  #handle(line: string): string | null {
+    let parsed: BrokerRequest;
+    try {
+      const r = BrokerRequest.safeParse(JSON.parse(line));
+      if (!r.success) return null;
+      parsed = r.data;
+    } catch {
+      return null;
+    }
+    this.checks++;
+    const { agent, governor } = this.opts;
+    if (this.#closed) {
+      return JSON.stringify({ id: parsed.id, result: "deny", reason: "agent is being stopped" }) +
+        "\n";
+    }
+    const key = `${parsed.permission} ${parsed.value}`;
+    const left = this.#bootstrap.get(key);
+    if (left) {
+      this.#bootstrap.set(key, left - 1);
+      const ruling = governor.record(agent, {
+        path: "broker",
+        action: `bootstrap.${parsed.permission}`,
+        resource: parsed.value ?? "*",
+      }, {
+        effect: "allow",
+        rule: null,
+        reason: "host bootstrap: SDK channel setup before agent code loads",
+      });
+      return JSON.stringify({ id: parsed.id, result: "allow", reason: `audit #${ruling.seq}` }) +
+        "\n";
+    }
+    const pid = this.opts.pid() ?? parsed.pid;
+    const m = mapPermission(parsed, { code: agent.code, sdk: agent.sdk }, () => processCwd(pid));
+    const ruling = governor.decide(agent, {
+      path: "broker",
+      action: m.action,
+      resource: m.resource,
+      args: m.args,
+    });
+    const result = ruling.effect === "allow" ? "allow" : "deny";
+    const reason = ruling.effect === "allow"
+      ? `allowed (audit #${ruling.seq})`
+      : `Warden denied ${m.action} ${m.resource}: ${ruling.reason} (audit #${ruling.seq})`;
+    return JSON.stringify({ id: parsed.id, result, reason }) + "\n";
+  }
+
+  /** Stop answering: further checks are denied; the socket is closed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener?.close();
+    } catch { /* closed */ }
+    try {
+      this.#conn?.close();
+    } catch { /* closed */ }
+    try {
+      Deno.removeSync(this.path);
+    } catch { /* gone */ }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}

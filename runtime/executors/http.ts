@@ -1,0 +1,55 @@
+/** HTTP performed by the host on an agent's behalf (after the policy allowed the exact URL). */
+import type { HttpResult } from "../../sdk/wire_schema.ts";
+
+/** Largest response body returned to an agent. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Fetch without following redirects (a redirect target is a new URL the policy has not seen:
+ * the agent gets the 3xx and must ask for the Location itself).
+ */
+export async function httpFetch(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  signal: AbortSignal,
+): Promise<HttpResult> {
+  const res = await fetch(url, {
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    redirect: "manual",
+    signal,
+  });
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  let truncated = false;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.length > MAX_BODY_BYTES) {
+        chunks.push(value.subarray(0, MAX_BODY_BYTES - size));
+        truncated = true;
+        await reader.cancel();
+        break;
+      }
+      chunks.push(value);
+      size += value.length;
+    }
+  }
+  const body = new TextDecoder().decode(concat(chunks));
+  return { status: res.status, headers, body, truncated };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,383 @@
+/**
+ * The SDK gateway: one unix socket per agent. Every frame is validated, turned into an
+ * ActionRequest, decided (ring ceiling, then policy), audited, executed by the host, and
+ * answered. Malformed frames are answered `invalid`; oversized frames, floods of malformed
+ * frames and second connections are protocol violations that end the agent.
+ */
+import type { Decision } from "../../governance/mod.ts";
+import { encodeFrame, FrameDecoder } from "../../sdk/frames.ts";
+import {
+  type ErrorCode,
+  MAX_REQUEST_BYTES,
+  MAX_RESPONSE_BYTES,
+  SdkRequest,
+  type SdkResponse,
+} from "../../sdk/wire_schema.ts";
+import { readText, resolveInWorkspace, writeText } from "../executors/fs.ts";
+import { httpFetch } from "../executors/http.ts";
+import type { ToolRegistry } from "../executors/tools.ts";
+import type { AgentRef, Ask, Governor, Ruling } from "../governor.ts";
+
+/** Something the agent produced through the SDK. */
+export type GatewayEvent =
+  | { type: "output"; agent: string; output: unknown }
+  | { type: "log"; agent: string; level: string; message: string };
+
+/** Decides what happens to a `require_approval` decision. */
+export type ApprovalHandler = (
+  agent: AgentRef,
+  request: Record<string, unknown>,
+  ruling: Ruling,
+) => Promise<"approved" | "denied" | "pending">;
+
+export interface GatewayLimits {
+  maxInFlight: number;
+  /** Sustained requests per second (token bucket). */
+  ratePerSecond: number;
+  burst: number;
+  /** Malformed frames tolerated before the agent is ended. */
+  maxMalformed: number;
+}
+
+export const DEFAULT_LIMITS: GatewayLimits = {
+  maxInFlight: 64,
+  ratePerSecond: 5000,
+  burst: 5000,
+  maxMalformed: 100,
+};
+
+export interface GatewayOptions {
+  path: string;
+  agent: AgentRef;
+  governor: Governor;
+  tools: ToolRegistry;
+  env: Record<string, string>;
+  approvals?: ApprovalHandler;
+  limits?: Partial<GatewayLimits>;
+  onConnect?: () => void;
+  onEvent?: (e: GatewayEvent) => void;
+  /** A protocol violation: the host kills the agent. */
+  onViolation?: (why: string) => void;
+}
+
+class Refusal extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly rule: string | null = null) {
+    super(message);
+  }
+}
+
+export class Gateway {
+  #listener: Deno.Listener;
+  #conn: Deno.Conn | null = null;
+  #closed = false;
+  #inFlight = 0;
+  #tokens: number;
+  #lastRefill = performance.now();
+  #malformed = 0;
+  #writeChain: Promise<void> = Promise.resolve();
+  readonly #abort = new AbortController();
+  readonly #limits: GatewayLimits;
+  /** Requests handled (for stats). */
+  handled = 0;
+
+  constructor(readonly opts: GatewayOptions) {
+    this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.#tokens = this.#limits.burst;
+    this.#listener = Deno.listen({ transport: "unix", path: opts.path });
+    Deno.chmodSync(opts.path, 0o600);
+    this.#accept();
+  }
+
+  /** Aborted when the agent is killed: executors stop their work. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#conn || this.#closed) {
+          conn.close();
+          if (!this.#closed) this.#violation("a second connection to the SDK socket");
+          continue;
+        }
+        this.#conn = conn;
+        this.opts.onConnect?.();
+        this.#serve(conn);
+      }
+    } catch { /* listener closed */ }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    const dec = new FrameDecoder(MAX_REQUEST_BYTES);
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      while (!this.#closed) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        for (const ev of dec.push(buf.subarray(0, n))) {
+          if (ev.kind === "oversized") {
+            this.#violation(`oversized SDK frame (${ev.size} bytes > ${MAX_REQUEST_BYTES})`);
+            return;
+          }
+          if (ev.kind === "malformed") {
+            this.#reply({
+              id: null,
+              ok: false,
+              error: { code: "invalid", message: `malformed frame: ${ev.error}` },
+            });
+            if (++this.#malformed > this.#limits.maxMalformed) {
+              this.#violation(`more than ${this.#limits.maxMalformed} malformed SDK frames`);
+              return;
+            }
+            continue;
+          }
+          this.#dispatch(ev.value);
+        }
+      }
+    } catch { /* connection reset */ }
+  }
+
+  #takeToken(): boolean {
+    const now = performance.now();
+    const { ratePerSecond, burst } = this.#limits;
+    this.#tokens = Math.min(
+      burst,
+      this.#tokens + ((now - this.#lastRefill) / 1000) * ratePerSecond,
+    );
+    this.#lastRefill = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #dispatch(value: unknown): void {
+    const rawId = value !== null && typeof value === "object" && "id" in value
+      ? (value as { id: unknown }).id
+      : null;
+    const id = typeof rawId === "number" && Number.isSafeInteger(rawId) && rawId >= 0
+      ? rawId
+      : null;
+    if (this.#closed) {
+      this.#reply({
+        id,
+        ok: false,
+        error: { code: "killed", message: "the agent has been stopped" },
+      });
+      return;
+    }
+    const parsed = SdkRequest.safeParse(value);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      const message = `invalid request: ${i.path.join(".") || "request"}: ${i.message}`;
+      this.opts.governor.record(this.opts.agent, {
+        path: "sdk",
+        action: "sdk.invalid",
+        resource: String((value as { op?: unknown })?.op ?? "?"),
+      }, {
+        effect: "deny",
+        rule: null,
+        reason: message,
+      });
+      this.#reply({ id, ok: false, error: { code: "invalid", message } });
+      if (++this.#malformed > this.#limits.maxMalformed) {
+        this.#violation("too many invalid SDK requests");
+      }
+      return;
+    }
+    const req = parsed.data;
+    if (this.#inFlight >= this.#limits.maxInFlight || !this.#takeToken()) {
+      this.#reply({
+        id: req.id,
+        ok: false,
+        error: { code: "busy", message: "too many SDK requests; slow down" },
+      });
+      return;
+    }
+    this.#inFlight++;
+    this.handled++;
+    this.#handle(req)
+      .then((result) => this.#reply({ id: req.id, ok: true, result: result ?? null }))
+      .catch((e) => {
+        const r = e instanceof Refusal ? e : new Refusal(
+          this.#abort.signal.aborted
+            ? "killed"
+            : e instanceof DOMException && e.name === "TimeoutError"
+            ? "timeout"
+            : "failed",
+          e instanceof Error ? e.message : String(e),
+        );
+        this.#reply({
+          id: req.id,
+          ok: false,
+          error: { code: r.code, message: r.message, rule: r.rule },
+        });
+      })
+      .finally(() => this.#inFlight--);
+  }
+
+  /** Decide; throw a Refusal unless allowed (or approved). */
+  async #decide(ask: Ask): Promise<void> {
+    const { governor, agent } = this.opts;
+    const ruling = governor.decide(agent, ask);
+    if (ruling.effect === "allow") return;
+    if (ruling.effect === "require_approval") {
+      const outcome = this.opts.approvals
+        ? await this.opts.approvals(agent, governor.request(agent, ask), ruling)
+        : "pending";
+      if (outcome === "approved") return;
+      if (outcome === "pending") {
+        throw new Refusal(
+          "approval_required",
+          `approval required (not performed): ${ruling.reason}`,
+          ruling.rule,
+        );
+      }
+      throw new Refusal("denied", `approval denied: ${ruling.reason}`, ruling.rule);
+    }
+    throw new Refusal("denied", ruling.reason, ruling.rule);
+  }
+
+  async #handle(req: SdkRequest): Promise<unknown> {
+    const { agent, governor } = this.opts;
+    const signal = this.#abort.signal;
+    switch (req.op) {
+      case "tool.call": {
+        const v = this.opts.tools.validate(req.name, req.args);
+        if (!v.ok) {
+          const d: Decision = { effect: "deny", rule: null, reason: v.error };
+          governor.record(agent, {
+            path: "sdk",
+            action: "tool.call",
+            resource: req.name,
+            args: req.args,
+          }, d);
+          throw new Refusal("invalid", v.error);
+        }
+        await this.#decide({ path: "sdk", action: "tool.call", resource: req.name, args: v.args });
+        const tool = this.opts.tools.get(req.name)!;
+        const timeout = AbortSignal.timeout(tool.timeoutMs ?? 30000);
+        const both = AbortSignal.any([signal, timeout]);
+        return await race(
+          Promise.resolve(
+            tool.run(v.args, {
+              agentId: agent.id,
+              agentName: agent.name,
+              workspace: agent.workspace,
+              signal: both,
+            }),
+          ),
+          both,
+        );
+      }
+      case "fs.readText": {
+        const real = resolveInWorkspace(agent.workspace, req.path);
+        await this.#decide({ path: "sdk", action: "fs.read", resource: real });
+        return await readText(agent.workspace, real);
+      }
+      case "fs.writeText": {
+        const real = resolveInWorkspace(agent.workspace, req.path);
+        await this.#decide({
+          path: "sdk",
+          action: "fs.write",
+          resource: real,
+          args: { bytes: req.text.length },
+        });
+        await writeText(agent.workspace, real, req.text);
+        return null;
+      }
+      case "http.fetch": {
+        await this.#decide({
+          path: "sdk",
+          action: "net.fetch",
+          resource: req.url,
+          args: {
+            method: req.method,
+            headers: Object.keys(req.headers),
+            bodyBytes: req.body?.length ?? 0,
+          },
+        });
+        return await httpFetch(req.url, req, AbortSignal.any([signal, AbortSignal.timeout(30000)]));
+      }
+      case "env.get": {
+        await this.#decide({ path: "sdk", action: "env.get", resource: req.name });
+        return Object.hasOwn(this.opts.env, req.name) ? this.opts.env[req.name] : null;
+      }
+      case "emit": {
+        const size = JSON.stringify(req.output ?? null).length;
+        await this.#decide({
+          path: "sdk",
+          action: "output.emit",
+          resource: "output",
+          args: { bytes: size },
+        });
+        this.opts.onEvent?.({ type: "output", agent: agent.name, output: req.output });
+        return null;
+      }
+      case "log": {
+        await this.#decide({
+          path: "sdk",
+          action: "output.emit",
+          resource: "log",
+          args: { level: req.level },
+        });
+        this.opts.onEvent?.({
+          type: "log",
+          agent: agent.name,
+          level: req.level,
+          message: req.message,
+        });
+        return null;
+      }
+    }
+  }
+
+  #reply(r: SdkResponse): void {
+    const conn = this.#conn;
+    if (!conn) return;
+    let bytes = encodeFrame(r);
+    if (bytes.length > MAX_RESPONSE_BYTES + 4) {
+      bytes = encodeFrame({
+        id: r.id,
+        ok: false,
+        error: { code: "failed", message: "result too large" },
+      });
+    }
+    this.#writeChain = this.#writeChain.then(async () => {
+      let off = 0;
+      try {
+        while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      } catch { /* agent gone */ }
+    });
+  }
+
+  #violation(why: string): void {
+    this.opts.onViolation?.(why);
+    this.close();
+  }
+
+  /** Stop serving: in-flight operations are cancelled; later requests are refused. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new DOMException("the agent was stopped", "AbortError"));
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+    try {
+      this.#conn?.close();
+    } catch { /* closed */ }
+    try {
+      Deno.removeSync(this.opts.path);
+    } catch { /* gone */ }
+  }
+}
+
+function race<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

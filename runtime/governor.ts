@@ -1,0 +1,126 @@
+/**
+ * The governor: every decision on both paths goes through here. Ring ceiling first, then the
+ * policy, then the audit log. Anything that fails while deciding is a deny (fail closed).
+ */
+import type { CompiledPolicy, Decision } from "../governance/mod.ts";
+import type { RingCeilings } from "../governance/rings/mod.ts";
+import type { AuditLog } from "./audit/log.ts";
+
+/** The agent as the governor sees it. */
+export interface AgentRef {
+  id: string;
+  name: string;
+  ring: number;
+  trust: number;
+  labels: Record<string, string>;
+  /** Roots used by ring ceilings and `${workspace}`. */
+  workspace: string;
+  code: string;
+  sdk: string;
+}
+
+/** A request for the governor. */
+export interface Ask {
+  action: string;
+  resource: string;
+  args?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  /** Decision path for the audit log. */
+  path: "broker" | "sdk" | "host";
+}
+
+/** A decision together with the audit sequence number that records it. */
+export interface Ruling extends Decision {
+  seq: number;
+}
+
+/** Called after each deny (the host uses it for kill-on-denials). */
+export type DenyListener = (agent: AgentRef, ruling: Ruling, ask: Ask) => void;
+
+export class Governor {
+  #policy: CompiledPolicy;
+  readonly rings: RingCeilings;
+  readonly audit: AuditLog;
+  #onDeny: DenyListener | null = null;
+
+  constructor(policy: CompiledPolicy, rings: RingCeilings, audit: AuditLog) {
+    this.#policy = policy;
+    this.rings = rings;
+    this.audit = audit;
+  }
+
+  /** The live policy. */
+  get policy(): CompiledPolicy {
+    return this.#policy;
+  }
+
+  /** Swap in a new policy atomically (callers compile it first; a bad one never gets here). */
+  setPolicy(p: CompiledPolicy): void {
+    this.#policy = p;
+  }
+
+  onDeny(fn: DenyListener): void {
+    this.#onDeny = fn;
+  }
+
+  /** Build the ActionRequest for an agent. */
+  request(agent: AgentRef, ask: Ask): Record<string, unknown> {
+    return {
+      agent: {
+        id: agent.id,
+        name: agent.name,
+        ring: agent.ring,
+        trust: agent.trust,
+        labels: agent.labels,
+      },
+      action: ask.action,
+      resource: ask.resource,
+      args: ask.args ?? {},
+      context: {
+        ...ask.context,
+        workspace: agent.workspace,
+        code: agent.code,
+        sdk: agent.sdk,
+        path: ask.path,
+      },
+    };
+  }
+
+  /** Decide, audit and return. Never throws: an internal error is an audited deny. */
+  decide(agent: AgentRef, ask: Ask, extra: Record<string, unknown> = {}): Ruling {
+    let d: Decision;
+    try {
+      const req = this.request(agent, ask);
+      d = this.rings.check(req) ?? this.#policy.evaluate(req);
+    } catch (e) {
+      d = {
+        effect: "deny",
+        rule: null,
+        reason: `internal error while deciding (fail closed): ${
+          e instanceof Error ? e.message : e
+        }`,
+      };
+    }
+    return this.record(agent, ask, d, extra);
+  }
+
+  /** Audit a decision made elsewhere (validation failures, kills, host events). */
+  record(agent: AgentRef, ask: Ask, d: Decision, extra: Record<string, unknown> = {}): Ruling {
+    const entry = this.audit.append({
+      ts: new Date().toISOString(),
+      path: ask.path,
+      agent: { id: agent.id, name: agent.name, ring: agent.ring },
+      action: ask.action,
+      resource: ask.resource.length > 2048 ? ask.resource.slice(0, 2048) + "…" : ask.resource,
+      effect: d.effect,
+      rule: d.rule,
+      reason: d.reason,
+      ...extra,
+    });
+    const ruling = { effect: d.effect, rule: d.rule, reason: d.reason, seq: entry.seq };
+    if (d.effect === "deny" && this.#onDeny && ask.path !== "host") {
+      this.#onDeny(agent, ruling, ask);
+    }
+    return ruling;
+  }
+}

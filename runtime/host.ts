@@ -1,0 +1,382 @@
+/**
+ * AgentHost: runs each agent in its own sandboxed Deno process at a ring, and wires its
+ * permission broker, SDK gateway, watchdog and kill switch to one governor (ceiling -> policy
+ * -> audit).
+ */
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { CompiledPolicy } from "../governance/mod.ts";
+import { didFromPublicKey } from "../governance/identity/mod.ts";
+import { type Ring, type RingCeilings, ringFlags } from "../governance/rings/mod.ts";
+import { AuditLog } from "./audit/log.ts";
+import { BrokerServer } from "./broker/server.ts";
+import { ToolRegistry } from "./executors/tools.ts";
+import {
+  type ApprovalHandler,
+  Gateway,
+  type GatewayEvent,
+  type GatewayLimits,
+} from "./gateway/gateway.ts";
+import { type AgentRef, Governor } from "./governor.ts";
+import { killGroup, spawnAgent } from "./supervisor/spawn.ts";
+import { Watchdog } from "./supervisor/watchdog.ts";
+
+const SDK_DIR = new URL("../sdk/", import.meta.url).pathname.replace(/\/$/, "");
+const BOOTSTRAP = new URL("./supervisor/bootstrap.ts", import.meta.url).pathname;
+
+/** How to run one agent. */
+export interface AgentSpec {
+  /** Path of the agent's entry module. */
+  module: string;
+  name?: string;
+  ring?: Ring;
+  /** Working directory and the only place it may read and write (created when missing). */
+  workspace?: string;
+  /** Values the agent may read with `env.get` (never the host's environment). */
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  trust?: number;
+  /** Wall-clock limit. */
+  timeoutMs?: number;
+  /** CPU-time budget (host watchdog; RLIMIT_CPU backs it up). */
+  cpuMs?: number;
+  /** Resident memory budget. */
+  memoryBytes?: number;
+  /** V8 heap cap in MiB. */
+  heapMb?: number;
+  /** Where the agent's stdout and stderr go (default: piped to the handle). */
+  stdio?: "piped" | "inherit" | "null";
+  limits?: Partial<GatewayLimits>;
+}
+
+/** Something that happened in the host. */
+export type HostEvent =
+  | GatewayEvent
+  | { type: "start"; agent: string; id: string; pid: number; ring: number }
+  | { type: "kill"; agent: string; reason: string; latencyMs?: number }
+  | { type: "exit"; agent: string; code: number; signal: string | null; killed: string | null };
+
+/** How an agent ended. */
+export interface AgentExit {
+  code: number;
+  signal: string | null;
+  /** The kill reason when the host killed it. */
+  killed: string | null;
+}
+
+export interface HostOptions {
+  policy: CompiledPolicy;
+  rings: RingCeilings;
+  /** JSONL audit file; in memory only when omitted. */
+  auditPath?: string;
+  audit?: AuditLog;
+  tools?: ToolRegistry;
+  approvals?: ApprovalHandler;
+  /** Kill an agent after this many denials within the window (null: never). */
+  killOnDenials?: { count: number; windowMs: number } | null;
+  /** Directory for sockets, caches and default workspaces (a temp dir by default). */
+  stateDir?: string;
+  /** Deno executable for agents (this one by default). */
+  deno?: string;
+  onEvent?: (e: HostEvent) => void;
+}
+
+/** A running agent. */
+export class AgentHandle {
+  /** Resolves when the process has exited and the host has cleaned up. */
+  readonly exited: Promise<AgentExit>;
+  killReason: string | null = null;
+  #resolveExit!: (e: AgentExit) => void;
+
+  constructor(
+    readonly ref: AgentRef,
+    readonly process: Deno.ChildProcess,
+    readonly host: AgentHost,
+  ) {
+    this.exited = new Promise((r) => (this.#resolveExit = r));
+  }
+
+  get id(): string {
+    return this.ref.id;
+  }
+  get name(): string {
+    return this.ref.name;
+  }
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /** Kill the agent (SIGKILL of its process group); resolves when it is gone. */
+  kill(reason: string): Promise<AgentExit> {
+    return this.host.kill(this.id, reason);
+  }
+
+  /** @internal */
+  _exit(e: AgentExit): void {
+    this.#resolveExit(e);
+  }
+}
+
+interface Running {
+  handle: AgentHandle;
+  broker: BrokerServer;
+  gateway: Gateway;
+  unwatch: () => void;
+  timer: ReturnType<typeof setTimeout> | null;
+  denials: number[];
+  killedAt: number | null;
+}
+
+export class AgentHost {
+  readonly governor: Governor;
+  readonly audit: AuditLog;
+  readonly tools: ToolRegistry;
+  readonly stateDir: string;
+  readonly #opts: HostOptions;
+  readonly #agents = new Map<string, Running>();
+  readonly #watchdog = new Watchdog();
+  #seq = 0;
+  #closed = false;
+
+  constructor(opts: HostOptions) {
+    this.#opts = opts;
+    this.audit = opts.audit ?? new AuditLog(opts.auditPath);
+    this.governor = new Governor(opts.policy, opts.rings, this.audit);
+    this.tools = opts.tools ?? new ToolRegistry();
+    this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
+    Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    const kod = opts.killOnDenials;
+    if (kod) {
+      this.governor.onDeny((agent) => {
+        const r = this.#agents.get(agent.id);
+        if (!r || r.killedAt !== null) return;
+        const now = performance.now();
+        r.denials.push(now);
+        while (r.denials.length > 0 && r.denials[0] < now - kod.windowMs) r.denials.shift();
+        if (r.denials.length >= kod.count) {
+          this.kill(agent.id, `policy: ${kod.count} denials within ${kod.windowMs} ms`);
+        }
+      });
+    }
+  }
+
+  /** Running agents. */
+  agents(): AgentHandle[] {
+    return [...this.#agents.values()].map((r) => r.handle);
+  }
+
+  get(id: string): AgentHandle | undefined {
+    return this.#agents.get(id)?.handle;
+  }
+
+  #emit(e: HostEvent): void {
+    try {
+      this.#opts.onEvent?.(e);
+    } catch { /* an observer must not break the host */ }
+  }
+
+  /** Start an agent. */
+  async start(spec: AgentSpec): Promise<AgentHandle> {
+    if (this.#closed) throw new Error("the host is closed");
+    const module = resolve(spec.module);
+    try {
+      if (!Deno.statSync(module).isFile) throw new Error();
+    } catch {
+      throw new Error(`agent module not found: ${spec.module}`);
+    }
+    const n = ++this.#seq;
+    const name = spec.name ?? module.split("/").pop()!.replace(/\.[jt]sx?$/, "");
+    const dir = join(this.stateDir, `a${n}`);
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
+    Deno.mkdirSync(workspace, { recursive: true });
+    const ring = spec.ring ?? 2;
+    const id = await newAgentId();
+    const ref: AgentRef = {
+      id,
+      name,
+      ring,
+      trust: spec.trust ?? 500,
+      labels: spec.labels ?? {},
+      workspace: Deno.realPathSync(workspace),
+      code: Deno.realPathSync(dirname(module)),
+      sdk: Deno.realPathSync(SDK_DIR),
+    };
+    const brokerSocket = join(dir, "b.sock");
+    const sdkSocket = join(dir, "s.sock");
+    const importMap = join(dir, "import_map.json");
+    Deno.writeTextFileSync(
+      importMap,
+      JSON.stringify({ imports: { "@warden/sdk": pathToFileURL(join(SDK_DIR, "mod.ts")).href } }),
+    );
+
+    // The broker needs the pid, known only after spawning: bind it late.
+    const proc: { pid?: number } = {};
+    const broker = new BrokerServer({
+      path: brokerSocket,
+      agent: ref,
+      governor: this.governor,
+      pid: () => proc.pid,
+      bootstrap: [`read ${sdkSocket}`, `write ${sdkSocket}`, `net unix:${sdkSocket}`],
+    });
+    const gateway = new Gateway({
+      path: sdkSocket,
+      agent: ref,
+      governor: this.governor,
+      tools: this.tools,
+      env: spec.env ?? {},
+      approvals: this.#opts.approvals,
+      limits: spec.limits,
+      onEvent: (e) => this.#emit(e),
+      onViolation: (why) => this.kill(id, `protocol violation: ${why}`),
+    });
+    const ceiling = this.#opts.rings.doc.rings[ring];
+    let child: Deno.ChildProcess;
+    try {
+      child = spawnAgent({
+        deno: this.#opts.deno ?? Deno.execPath(),
+        bootstrap: BOOTSTRAP,
+        agentUrl: pathToFileURL(module).href,
+        sdkSocket,
+        brokerSocket,
+        workspace: ref.workspace,
+        denoDir: join(dir, "deno_dir"),
+        importMap,
+        flags: ringFlags(ceiling, { workspace: ref.workspace, code: [ref.code, ref.sdk] }),
+        heapMb: spec.heapMb ?? 256,
+        cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
+        stdout: spec.stdio ?? "piped",
+        stderr: spec.stdio ?? "piped",
+      });
+    } catch (e) {
+      broker.close();
+      gateway.close();
+      throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);
+    }
+    proc.pid = child.pid;
+    const handle = new AgentHandle(ref, child, this);
+    const running: Running = {
+      handle,
+      broker,
+      gateway,
+      unwatch: () => {},
+      timer: null,
+      denials: [],
+      killedAt: null,
+    };
+    this.#agents.set(id, running);
+    running.unwatch = this.#watchdog.watch({
+      pid: child.pid,
+      cpuMs: spec.cpuMs ?? null,
+      memoryBytes: spec.memoryBytes ?? null,
+      onBreach: (why) => this.kill(id, why),
+    });
+    if (spec.timeoutMs !== undefined) {
+      running.timer = setTimeout(
+        () => this.kill(id, `timeout: ${spec.timeoutMs} ms`),
+        spec.timeoutMs,
+      );
+    }
+    this.governor.record(ref, { path: "host", action: "agent.start", resource: module }, {
+      effect: "allow",
+      rule: null,
+      reason: `started pid ${child.pid} at ring ${ring}`,
+    });
+    this.#emit({ type: "start", agent: name, id, pid: child.pid, ring });
+    child.status.then((s) => this.#exited(running, s));
+    return handle;
+  }
+
+  #exited(r: Running, s: Deno.CommandStatus): void {
+    const { handle } = r;
+    r.unwatch();
+    if (r.timer !== null) clearTimeout(r.timer);
+    r.gateway.close();
+    r.broker.close();
+    this.#agents.delete(handle.id);
+    const code = s.signal === "SIGKILL" ? 137 : s.code;
+    const exit: AgentExit = { code, signal: s.signal, killed: handle.killReason };
+    const oom = s.code === 133 || s.signal === "SIGTRAP";
+    this.governor.record(handle.ref, {
+      path: "host",
+      action: "agent.exit",
+      resource: String(handle.pid),
+    }, {
+      effect: "allow",
+      rule: null,
+      reason: handle.killReason
+        ? `killed: ${handle.killReason}`
+        : oom
+        ? `exited: V8 heap limit reached (code ${s.code})`
+        : `exited with code ${code}${s.signal ? ` (${s.signal})` : ""}`,
+    });
+    this.#emit({
+      type: "exit",
+      agent: handle.name,
+      code,
+      signal: s.signal,
+      killed: handle.killReason,
+    });
+    handle._exit(exit);
+  }
+
+  /**
+   * The kill switch: SIGKILL the agent's process group, cancel its in-flight SDK requests,
+   * refuse its later requests, and audit the reason. Works on an agent spinning in a busy loop.
+   */
+  async kill(id: string, reason: string): Promise<AgentExit> {
+    const r = this.#agents.get(id);
+    if (!r) throw new Error(`unknown agent ${id}`);
+    if (r.killedAt === null) {
+      r.killedAt = performance.now();
+      r.handle.killReason = reason;
+      killGroup(r.handle.pid);
+      r.gateway.close();
+      r.broker.close();
+      this.governor.record(r.handle.ref, {
+        path: "host",
+        action: "agent.kill",
+        resource: String(r.handle.pid),
+      }, {
+        effect: "deny",
+        rule: null,
+        reason: `kill switch: ${reason}`,
+      });
+      const t0 = r.killedAt;
+      r.handle.exited.then(() => {
+        this.#emit({
+          type: "kill",
+          agent: r.handle.name,
+          reason,
+          latencyMs: performance.now() - t0,
+        });
+      });
+    }
+    return await r.handle.exited;
+  }
+
+  /** Kill every agent, flush the audit log, and remove the state directory when it was ours. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      [...this.#agents.keys()].map((id) => this.kill(id, "host shutting down").catch(() => {})),
+    );
+    await this.audit.close();
+    if (!this.#opts.stateDir) {
+      try {
+        Deno.removeSync(this.stateDir, { recursive: true });
+      } catch { /* best effort */ }
+    }
+  }
+}
+
+/** A fresh Ed25519 identity (the host keeps the key; the agent never sees it). */
+async function newAgentId(): Promise<string> {
+  const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", kp.publicKey));
+  return didFromPublicKey(raw);
+}

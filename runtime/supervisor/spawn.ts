@@ -1,0 +1,98 @@
+/** Start an agent process: clean environment, own cache, OS limits, ring flags, broker. */
+
+/** What one agent process needs. */
+export interface SpawnSpec {
+  deno: string;
+  bootstrap: string;
+  agentUrl: string;
+  sdkSocket: string;
+  brokerSocket: string;
+  workspace: string;
+  denoDir: string;
+  importMap: string;
+  /** The ring's Deno permission flags. */
+  flags: string[];
+  /** V8 old-space cap. */
+  heapMb: number;
+  /** RLIMIT_CPU in seconds (the host's CPU budget acts earlier). */
+  cpuSeconds: number;
+  stdout: "piped" | "inherit" | "null";
+  stderr: "piped" | "inherit" | "null";
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Linux tools used to wrap the agent (each is optional; missing ones are reported). */
+export const WRAPPERS = {
+  /** New session and process group, so a kill reaches every descendant. */
+  setsid: exists("/usr/bin/setsid") ? "/usr/bin/setsid" : null,
+  /** SIGKILL the agent when the host dies. */
+  setpriv: exists("/usr/bin/setpriv") ? "/usr/bin/setpriv" : null,
+  /** OS resource limits (CPU seconds, no core dumps, open files). */
+  prlimit: exists("/usr/bin/prlimit") ? "/usr/bin/prlimit" : null,
+};
+
+/** The argv that starts an agent. */
+export function agentArgv(s: SpawnSpec): string[] {
+  const deno = [
+    s.deno,
+    "run",
+    "--no-prompt",
+    "--no-remote",
+    "--no-npm",
+    "--no-config",
+    "--no-lock",
+    "--cached-only",
+    `--import-map=${s.importMap}`,
+    `--v8-flags=--max-old-space-size=${s.heapMb}`,
+    ...s.flags,
+    s.bootstrap,
+    s.sdkSocket,
+    s.agentUrl,
+  ];
+  const argv: string[] = [];
+  if (WRAPPERS.setsid) argv.push(WRAPPERS.setsid);
+  if (WRAPPERS.setpriv) argv.push(WRAPPERS.setpriv, "--pdeathsig", "KILL");
+  if (WRAPPERS.prlimit) {
+    argv.push(WRAPPERS.prlimit, `--cpu=${s.cpuSeconds}`, "--core=0", "--nofile=1024", "--");
+  }
+  return [...argv, ...deno];
+}
+
+/** Spawn the agent process. Its environment holds only what Deno needs to reach its broker. */
+export function spawnAgent(s: SpawnSpec): Deno.ChildProcess {
+  const [cmd, ...args] = agentArgv(s);
+  return new Deno.Command(cmd, {
+    args,
+    cwd: s.workspace,
+    clearEnv: true,
+    env: {
+      DENO_PERMISSION_BROKER_PATH: s.brokerSocket,
+      DENO_DIR: s.denoDir,
+      DENO_NO_UPDATE_CHECK: "1",
+      DENO_NO_PROMPT: "1",
+      NO_COLOR: "1",
+    },
+    stdin: "null",
+    stdout: s.stdout,
+    stderr: s.stderr,
+  }).spawn();
+}
+
+/** SIGKILL the agent's whole process group (or the process when it has no group of its own). */
+export function killGroup(pid: number): void {
+  try {
+    Deno.kill(WRAPPERS.setsid ? -pid : pid, "SIGKILL");
+  } catch {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The Warden SDK for agents. Every call is decided by the host's policy engine with its full
+ * parameters, performed by the host, and audited; a refusal throws a WardenError with a code
+ * (`denied`, `approval_required`, …), the deciding rule and the reason.
+ * @module
+ */
+import { call, WardenError } from "./channel.ts";
+import type { HttpResult } from "./wire_schema.ts";
+
+export { WardenError };
+export type { ErrorCode, HttpResult } from "./wire_schema.ts";
+
+/** Host-side tools. */
+export const tools = {
+  /** Call a registered tool; arguments are validated by the tool's schema, then decided. */
+  call(name: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    return call("tool.call", { name, args });
+  },
+};
+
+/** Files inside the agent's workspace, read and written by the host. */
+export const fs = {
+  async readText(path: string): Promise<string> {
+    return (await call("fs.readText", { path })) as string;
+  },
+  async writeText(path: string, text: string): Promise<void> {
+    await call("fs.writeText", { path, text });
+  },
+};
+
+/** A response from `http.fetch`. */
+export interface HttpResponse extends HttpResult {
+  text(): string;
+  json(): unknown;
+}
+
+/** HTTP performed by the host, decided on the whole URL and method. Redirects are not followed. */
+export const http = {
+  async fetch(
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<HttpResponse> {
+    const r = (await call("http.fetch", {
+      url,
+      method: (init.method ?? "GET").toUpperCase(),
+      headers: init.headers ?? {},
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    })) as HttpResult;
+    return { ...r, text: () => r.body, json: () => JSON.parse(r.body) };
+  },
+};
+
+/** Environment values the host allows this agent to see (never the host's own environment). */
+export const env = {
+  async get(name: string): Promise<string | null> {
+    return (await call("env.get", { name })) as string | null;
+  },
+};
+
+/** Emit a result of the agent's work to the host. */
+export async function emit(output: unknown): Promise<void> {
+  await call("emit", { output });
+}
+
+/** Log through the host (stdout stays the agent's own). */
+export async function log(message: string, level: "debug" | "info" | "warn" | "error" = "info") {
+  await call("log", { message, level });
+}
