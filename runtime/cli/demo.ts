@@ -1,67 +1,131 @@
 /**
- * `deno task demo`: the policy engine deciding sample requests, hostile spellings included.
- * (The sandboxed-host demo replaces this when the host lands.)
+ * `deno task demo`: one host runs a benign research agent and a hostile one side by side,
+ * each in its own sandboxed process at ring 2, and prints every decision, the kill of the
+ * hostile agent's busy loop, and a summary checked against the hash-chained audit log.
  */
-import { loadPolicy } from "../policy/loader.ts";
+import { join } from "node:path";
+import { verifyChain } from "../../governance/audit/mod.ts";
+import { registerBuiltinTools } from "../executors/builtin_tools.ts";
+import { ToolRegistry } from "../executors/tools.ts";
+import { AgentHost, type HostEvent } from "../host.ts";
+import { loadPolicy, loadRings } from "../policy/loader.ts";
+import { pipeLines } from "../supervisor/output.ts";
 
-const policy = loadPolicy(new URL("../../policies/research.yaml", import.meta.url).pathname);
-const agent = { id: "did:key:z6MkDemo", name: "researcher", ring: 2, trust: 640 };
-const context = { workspace: "/srv/agents/researcher" };
-const cases: [string, Record<string, unknown>][] = [
-  ["read a workspace file", { action: "fs.read", resource: "/srv/agents/researcher/notes.md" }],
-  ["escape the workspace with ..", {
-    action: "fs.read",
-    resource: "/srv/agents/researcher/../../../etc/passwd",
-  }],
-  ["GET the GitHub API", {
-    action: "net.fetch",
-    resource: "https://api.github.com/repos/denoland/deno",
-    args: { method: "GET" },
-  }],
-  ["same host, odd spelling", {
-    action: "net.fetch",
-    resource: "HTTPS://API.GITHUB.COM./repos/x",
-    args: { method: "GET" },
-  }],
-  ["userinfo host smuggling", {
-    action: "net.fetch",
-    resource: "https://api.github.com@evil.example/",
-    args: { method: "GET" },
-  }],
-  ["POST to the API", {
-    action: "net.fetch",
-    resource: "https://api.github.com/gists",
-    args: { method: "POST" },
-  }],
-  ["method as an array", {
-    action: "net.fetch",
-    resource: "https://api.github.com/",
-    args: { method: ["GET"] },
-  }],
-  ["rm -rf through the shell tool", {
-    action: "tool.call",
-    resource: "shell",
-    args: { command: "sudo rm -rf /" },
-  }],
-  ["command as an array", {
-    action: "tool.call",
-    resource: "shell",
-    args: { command: ["rm", "-rf", "/"] },
-  }],
-  ["spawn a process", { action: "run", resource: "sh" }],
-];
-console.log(
-  `policy ${
-    policy.names.join(", ")
-  }: ${policy.rules.length} rules, default ${policy.defaultEffect}\n`,
+const root = new URL("../../", import.meta.url).pathname;
+const dim = (s: string) => (Deno.noColor ? s : `\x1b[2m${s}\x1b[0m`);
+const bold = (s: string) => (Deno.noColor ? s : `\x1b[1m${s}\x1b[0m`);
+
+// A loopback "research API", with an endpoint a rogue agent would like to send loot to.
+let exfilHits = 0;
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+  const url = new URL(req.url);
+  if (url.pathname === "/api/papers") {
+    return Response.json([
+      { title: "Process isolation for LLM agents" },
+      { title: "Deny-by-default policy engines in practice" },
+    ]);
+  }
+  if (url.pathname === "/exfil") exfilHits++;
+  return new Response("not found", { status: 404 });
+});
+const api = `http://127.0.0.1:${server.addr.port}`;
+
+const state = Deno.makeTempDirSync({ prefix: "warden-demo-" });
+const secret = join(state, "host-secret.txt");
+Deno.writeTextFileSync(secret, "AWS_SECRET_ACCESS_KEY=demo-not-a-real-key\n");
+const researchWs = join(state, "research");
+Deno.mkdirSync(researchWs);
+Deno.writeTextFileSync(
+  join(researchWs, "notes.md"),
+  "# Notes\n\nSandboxing agents in processes beats in-process workers. Kill switches must work on busy loops.\nPolicies decide every sandboxing operation.\n",
 );
-for (const [label, c] of cases) {
-  const d = policy.evaluate({ agent, context, ...c });
-  const mark = d.effect === "allow" ? "ALLOW" : d.effect === "deny" ? "DENY " : "ASK  ";
-  console.log(
-    `${mark}  ${label.padEnd(32)} ${String(c.action).padEnd(10)} ${
-      String(c.resource).slice(0, 50)
-    }`,
-  );
-  console.log(`       ${d.reason}`);
-}
+const auditPath = join(state, "audit.jsonl");
+
+const policy = loadPolicy([join(root, "policies/agents.yaml")], { builtin: true });
+const events: HostEvent[] = [];
+const host = new AgentHost({
+  policy,
+  rings: loadRings(),
+  auditPath,
+  tools: registerBuiltinTools(new ToolRegistry()),
+  onEvent: (e) => {
+    events.push(e);
+    if (e.type === "kill") {
+      console.log(bold(`  ✖ KILL ${e.agent}: ${e.reason} (gone in ${e.latencyMs?.toFixed(1)} ms)`));
+    }
+    if (e.type === "output") {
+      console.log(`  ➜ output from ${e.agent}: ${JSON.stringify(e.output).slice(0, 110)}`);
+    }
+  },
+});
+host.audit.subscribe((e) => {
+  if (e.path === "host" || e.action.startsWith("bootstrap.") || e.action === "import") return;
+  const mark = e.effect === "allow" ? "ALLOW" : e.effect === "deny" ? "DENY " : "ASK  ";
+  const line = `  ${mark} ${e.agent.name.padEnd(8)} ${e.path.padEnd(6)} ${e.action.padEnd(12)} ${
+    e.resource.slice(0, 48)
+  }`;
+  console.log(e.effect === "allow" ? line : `${line}\n${dim(`         ${e.reason}`)}`);
+});
+
+console.log(
+  bold(`Warden demo — policy ${policy.names.join(" + ")}, ring ceilings from policies/rings.yaml`),
+);
+console.log(dim(`  research API on ${api}; audit log ${auditPath}\n`));
+
+const task = JSON.stringify({ api, topic: "sandboxing", secret });
+const research = await host.start({
+  module: join(root, "examples/research_agent.ts"),
+  name: "research",
+  workspace: researchWs,
+  env: { WARDEN_TASK: task },
+  timeoutMs: 20_000,
+});
+const rogue = await host.start({
+  module: join(root, "examples/rogue_agent.ts"),
+  name: "rogue",
+  env: { WARDEN_TASK: task },
+  timeoutMs: 4_000,
+});
+const out = (name: string) => (l: string) => console.log(dim(`  [${name}] ${l}`));
+const streams = [
+  pipeLines(research.process.stdout, out("research")),
+  pipeLines(research.process.stderr, out("research")),
+  pipeLines(rogue.process.stdout, out("rogue")),
+  pipeLines(rogue.process.stderr, out("rogue")),
+];
+const [r1, r2] = await Promise.all([research.exited, rogue.exited]);
+await Promise.all(streams);
+await host.audit.flush();
+
+const entries = Deno.readTextFileSync(auditPath).trim().split("\n").map((l) => JSON.parse(l));
+const chain = verifyChain(entries);
+const count = (name: string, effect: string) =>
+  entries.filter((e) => e.agent.name === name && e.effect === effect && e.path !== "host").length;
+console.log(bold("\nSummary"));
+console.log(
+  `  research: exit ${r1.code}; ${count("research", "allow")} allowed, ${
+    count("research", "deny")
+  } denied`,
+);
+console.log(
+  `  rogue:    exit ${r2.code}${r2.killed ? ` (killed: ${r2.killed})` : ""}; ${
+    count("rogue", "allow")
+  } allowed, ${count("rogue", "deny")} denied`,
+);
+console.log(`  loot received by the exfiltration endpoint: ${exfilHits}`);
+console.log(
+  `  report written by research: ${
+    Deno.readTextFileSync(join(researchWs, "report.md")).split("\n")[0]
+  }`,
+);
+console.log(
+  `  audit: ${entries.length} entries, hash chain ${
+    chain.bad < 0 ? "verified" : `BROKEN at entry ${chain.bad}: ${chain.why}`
+  }`,
+);
+
+await host.close();
+await server.shutdown();
+Deno.removeSync(state, { recursive: true });
+const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && chain.bad < 0;
+Deno.exit(ok ? 0 : 1);

@@ -1,0 +1,130 @@
+/**
+ * `deno task run <agent.ts> [--ring N] [--policy FILE|DIR]... [--workspace DIR] [--audit FILE]
+ *   [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--json]`
+ *
+ * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
+ * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
+ */
+import { parseArgs } from "node:util";
+import { PolicyError } from "../../governance/mod.ts";
+import type { AuditEntry } from "../../governance/audit/mod.ts";
+import { registerBuiltinTools } from "../executors/builtin_tools.ts";
+import { ToolRegistry } from "../executors/tools.ts";
+import { AgentHost } from "../host.ts";
+import { loadPolicy, loadRings } from "../policy/loader.ts";
+import { pipeLines } from "../supervisor/output.ts";
+
+const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
+       [--audit FILE] [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--json]`;
+
+const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
+
+function fail(msg: string, code = 2): never {
+  console.error(msg);
+  Deno.exit(code);
+}
+
+function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    fail(`--${name}: expected an integer ${min}-${max}, got "${v}"\n${USAGE}`);
+  }
+  return n;
+}
+
+/** One line for a decision, for people. */
+export function describe(e: AuditEntry): string {
+  const mark = e.effect === "allow" ? "ALLOW" : e.effect === "deny" ? "DENY " : "ASK  ";
+  return `warden: ${mark} ${e.agent.name} ${e.action} ${e.resource.slice(0, 120)} — ${e.reason}`;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        ring: { type: "string" },
+        policy: { type: "string", multiple: true },
+        workspace: { type: "string" },
+        audit: { type: "string" },
+        timeout: { type: "string" },
+        cpu: { type: "string" },
+        memory: { type: "string" },
+        "kill-after-denials": { type: "string" },
+        json: { type: "boolean" },
+        verbose: { type: "boolean" },
+        help: { type: "boolean" },
+      },
+    });
+  } catch (e) {
+    fail(`${e instanceof Error ? e.message : e}\n${USAGE}`);
+  }
+  const { values: o, positionals } = parsed;
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) fail(USAGE);
+  const ring = (int("ring", o.ring, 0, 3) ?? 2) as 0 | 1 | 2 | 3;
+  const timeoutMs = int("timeout", o.timeout, 1, 86_400_000);
+  const cpuMs = int("cpu", o.cpu, 1, 86_400_000);
+  const memoryMb = int("memory", o.memory, 16, 65536);
+  const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
+
+  let policy, rings;
+  try {
+    policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
+    rings = loadRings();
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      fail(e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join("\n"), 1);
+    }
+    throw e;
+  }
+  const host = new AgentHost({
+    policy,
+    rings,
+    auditPath: o.audit,
+    tools: registerBuiltinTools(new ToolRegistry()),
+    killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
+    onEvent: (e) => {
+      if (o.json) console.error(JSON.stringify({ event: e }));
+      else if (e.type === "output") console.error(`warden: output ${JSON.stringify(e.output)}`);
+      else if (e.type === "log") console.error(`warden: log [${e.level}] ${e.message}`);
+      else if (e.type === "kill") console.error(`warden: KILLED ${e.agent}: ${e.reason}`);
+    },
+  });
+  host.audit.subscribe((e) => {
+    if (o.json) console.error(JSON.stringify({ decision: e }));
+    else if (e.effect !== "allow" || o.verbose) console.error(describe(e));
+  });
+  let handle;
+  try {
+    handle = await host.start({
+      module: positionals[0],
+      ring,
+      workspace: o.workspace,
+      timeoutMs,
+      cpuMs,
+      memoryBytes: memoryMb ? memoryMb * 1048576 : undefined,
+    });
+  } catch (e) {
+    await host.close();
+    fail(e instanceof Error ? e.message : String(e), 1);
+  }
+  const enc = new TextEncoder();
+  const out = pipeLines(handle.process.stdout, (l) => Deno.stdout.writeSync(enc.encode(l + "\n")));
+  const err = pipeLines(handle.process.stderr, (l) => Deno.stderr.writeSync(enc.encode(l + "\n")));
+  const onSignal = () => handle.kill("operator interrupt (SIGINT)");
+  Deno.addSignalListener("SIGINT", onSignal);
+  const exit = await handle.exited;
+  await Promise.all([out, err]);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  await host.close();
+  return exit.code;
+}
+
+Deno.exit(await main());
