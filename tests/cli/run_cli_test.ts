@@ -1,0 +1,78 @@
+import { assertEquals } from "../policy/asserts.ts";
+import { verifyChain } from "../../governance/audit/mod.ts";
+import { runDeno } from "./run.ts";
+
+const run = (...args: string[]) => runDeno(["task", "-q", "run", ...args]);
+
+Deno.test("run: a benign agent exits 0 and its stdout is streamed", async () => {
+  const r = await run("examples/research_agent.ts");
+  assertEquals(r.code, 0, r.stderr);
+  if (!r.stdout.includes("research done")) throw new Error(r.stdout);
+  if (r.stderr.includes("experimental feature")) throw new Error("broker banner leaked");
+});
+
+Deno.test("run: the rogue agent is denied everything, killed on --timeout (137), audited to --audit", async () => {
+  const dir = await Deno.makeTempDir();
+  const audit = `${dir}/audit.jsonl`;
+  const r = await run("examples/rogue_agent.ts", "--timeout", "2000", "--audit", audit);
+  assertEquals(r.code, 137, r.stderr);
+  if (r.stdout.includes("SUCCEEDED")) throw new Error(r.stdout);
+  for (
+    const s of [
+      "warden: DENY  rogue_agent fs.read /etc/shadow",
+      "warden: KILLED rogue_agent: timeout: 2000 ms",
+    ]
+  ) {
+    if (!r.stderr.includes(s)) throw new Error(`missing "${s}" in\n${r.stderr}`);
+  }
+  const entries = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(verifyChain(entries).bad, -1);
+  if (!entries.some((e) => e.action === "agent.kill" && e.reason.includes("timeout"))) {
+    throw new Error("kill not audited");
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("run: --json prints decisions and events as JSON lines; exit codes propagate", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/exit3.ts`, 'console.log("bye"); Deno.exit(3);\n');
+  const r = await run(`${dir}/exit3.ts`, "--json");
+  assertEquals(r.code, 3, r.stderr);
+  const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
+  if (!lines.some((l) => l.decision?.action === "import")) throw new Error(r.stderr);
+  if (!lines.some((l) => l.event?.type === "exit" && l.event.code === 3)) throw new Error(r.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("run: operator mistakes get one clear line and no stack trace", async () => {
+  const bad = await run("nope.ts");
+  assertEquals([bad.code, bad.stderr.trim()], [1, "agent module not found: nope.ts"]);
+  const ring = await run("examples/research_agent.ts", "--ring", "7");
+  assertEquals(ring.code, 2);
+  if (!ring.stderr.startsWith('--ring: expected an integer 0-3, got "7"')) {
+    throw new Error(ring.stderr);
+  }
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/p.yaml`,
+    "apiVersion: warden/v1\nkind: Policy\nname: p\nrules:\n  - { id: a, effect: alow, action: fs.read }\n",
+  );
+  const pol = await run("examples/research_agent.ts", "--policy", `${dir}/p.yaml`);
+  assertEquals(pol.code, 1);
+  if (!pol.stderr.startsWith(`${dir}/p.yaml:5:22: rules[0].effect`)) throw new Error(pol.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("demo: runs both example agents and checks its own summary", async () => {
+  const r = await runDeno(["task", "-q", "demo"]);
+  assertEquals(r.code, 0, r.stdout + r.stderr);
+  for (
+    const s of [
+      "KILL rogue",
+      "loot received by the exfiltration endpoint: 0",
+      "hash chain verified",
+    ]
+  ) {
+    if (!r.stdout.includes(s)) throw new Error(`missing "${s}" in demo output`);
+  }
+});
