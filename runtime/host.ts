@@ -7,7 +7,12 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CompiledPolicy } from "../governance/mod.ts";
 import { didFromPublicKey } from "../governance/identity/mod.ts";
-import { type Ring, type RingCeilings, ringFlags } from "../governance/rings/mod.ts";
+import {
+  type Ring,
+  type RingCeiling,
+  type RingCeilings,
+  ringFlags,
+} from "../governance/rings/mod.ts";
 import { AuditLog } from "./audit/log.ts";
 import { BrokerServer } from "./broker/server.ts";
 import { ToolRegistry } from "./executors/tools.ts";
@@ -18,11 +23,13 @@ import {
   type GatewayLimits,
 } from "./gateway/gateway.ts";
 import { type AgentRef, Governor } from "./governor.ts";
-import { killGroup, spawnAgent } from "./supervisor/spawn.ts";
+import { landlockSandbox } from "./supervisor/sandbox/build.ts";
+import { killGroup, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
 import { Watchdog } from "./supervisor/watchdog.ts";
 
 const SDK_DIR = new URL("../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 const BOOTSTRAP = new URL("./supervisor/bootstrap.ts", import.meta.url).pathname;
+const BOOTSTRAP_DIR = dirname(BOOTSTRAP);
 
 /** How to run one agent. */
 export interface AgentSpec {
@@ -78,6 +85,12 @@ export interface HostOptions {
   stateDir?: string;
   /** Deno executable for agents (this one by default). */
   deno?: string;
+  /**
+   * Kernel filesystem confinement (Landlock) under the broker: "auto" uses it when the kernel
+   * and a C compiler allow (default), "require" refuses to start agents without it, "off"
+   * relies on the broker alone.
+   */
+  sandbox?: "auto" | "require" | "off";
   onEvent?: (e: HostEvent) => void;
 }
 
@@ -160,6 +173,12 @@ export class AgentHost {
     }
   }
 
+  /** The kernel sandbox agents run in (path null: broker only, with the reason). */
+  sandbox(): { path: string | null; why: string } {
+    if (this.#opts.sandbox === "off") return { path: null, why: "disabled by the host's options" };
+    return landlockSandbox();
+  }
+
   /** Running agents. */
   agents(): AgentHandle[] {
     return [...this.#agents.values()].map((r) => r.handle);
@@ -231,22 +250,57 @@ export class AgentHost {
       onViolation: (why) => this.kill(id, `protocol violation: ${why}`),
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
+    const deno = this.#opts.deno ?? Deno.execPath();
+    const denoDir = join(dir, "deno_dir");
+    Deno.mkdirSync(denoDir, { recursive: true });
+    const sandbox = this.sandbox();
+    const refuse = (why: string): never => {
+      broker.close();
+      gateway.close();
+      throw new Error(`cannot start agent ${name}: ${why}`);
+    };
+    if (!sandbox.path && this.#opts.sandbox === "require") {
+      refuse(`kernel sandbox required but unavailable: ${sandbox.why}`);
+    }
+    if (!sandbox.path) {
+      // Without the kernel sandbox, a symlink leading out of the workspace could be swapped
+      // into a path between the broker's check and Deno's open: refuse such workspaces.
+      const out = outwardSymlink(ref.workspace);
+      if (out) {
+        refuse(
+          `workspace symlink ${out} leads outside the workspace (no kernel sandbox: ${sandbox.why})`,
+        );
+      }
+    }
     let child: Deno.ChildProcess;
     try {
       child = spawnAgent({
-        deno: this.#opts.deno ?? Deno.execPath(),
+        deno,
         bootstrap: BOOTSTRAP,
         agentUrl: pathToFileURL(module).href,
         sdkSocket,
         brokerSocket,
         workspace: ref.workspace,
-        denoDir: join(dir, "deno_dir"),
+        denoDir,
         importMap,
         flags: ringFlags(ceiling, { workspace: ref.workspace, code: [ref.code, ref.sdk] }),
         heapMb: spec.heapMb ?? 256,
         cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
         stdout: spec.stdio ?? "piped",
         stderr: spec.stdio ?? "piped",
+        sandbox: sandbox.path
+          ? {
+            launcher: sandbox.path,
+            ...kernelRoots(ceiling, ref, denoDir),
+            readOnly: [
+              ...SYSTEM_READ_ONLY,
+              Deno.realPathSync(deno),
+              BOOTSTRAP_DIR,
+              importMap,
+              ...kernelRoots(ceiling, ref, denoDir).readOnly,
+            ],
+          }
+          : undefined,
       });
     } catch (e) {
       broker.close();
@@ -369,6 +423,51 @@ export class AgentHost {
       } catch { /* best effort */ }
     }
   }
+}
+
+/** The first symlink under `root` whose target lies outside `root` (bounded walk), or null. */
+function outwardSymlink(root: string, limit = 100_000): string | null {
+  const stack = [root];
+  let seen = 0;
+  while (stack.length > 0 && seen++ < limit) {
+    const dir = stack.pop()!;
+    for (const e of Deno.readDirSync(dir)) {
+      const p = join(dir, e.name);
+      if (e.isSymlink) {
+        let real: string;
+        try {
+          real = Deno.realPathSync(p);
+        } catch {
+          continue; // dangling: nothing to reach
+        }
+        if (real !== root && !real.startsWith(root + "/")) return p;
+      } else if (e.isDirectory) stack.push(p);
+    }
+  }
+  return null;
+}
+
+/**
+ * The ring ceiling as kernel (Landlock) rules: `true` opens the whole filesystem for that kind
+ * of access; lists name the trees. The agent's cache is always writable.
+ */
+function kernelRoots(
+  c: RingCeiling,
+  ref: AgentRef,
+  denoDir: string,
+): { readOnly: string[]; readWrite: string[] } {
+  const expand = (l: string[]) =>
+    l.flatMap((
+      x,
+    ) => (x === "${workspace}" ? [ref.workspace] : x === "${code}" ? [ref.code, ref.sdk] : [x]))
+      .filter((p) => p.startsWith("/"));
+  const readOnly = c.read === true
+    ? ["/"]
+    : [ref.code, ref.sdk, ...(c.read === false ? [] : expand(c.read))];
+  const readWrite = c.write === true
+    ? ["/"]
+    : [denoDir, ...(c.write === false ? [] : expand(c.write))];
+  return { readOnly, readWrite };
 }
 
 /** A fresh Ed25519 identity (the host keeps the key; the agent never sees it). */

@@ -43,6 +43,26 @@ export function realPath(path: string): string {
   return normalize(path);
 }
 
+/**
+ * Paths that name "the calling process" (`/proc/self`, `/dev/fd/3`, `/dev/stdin`…) must be
+ * read from the agent's point of view, not the host's: rewrite them to the agent's pid.
+ */
+export function agentView(path: string, pid: number): string {
+  const swaps: [string, string][] = [
+    ["/proc/self", `/proc/${pid}`],
+    ["/proc/thread-self", `/proc/${pid}`],
+    ["/dev/fd", `/proc/${pid}/fd`],
+    ["/dev/stdin", `/proc/${pid}/fd/0`],
+    ["/dev/stdout", `/proc/${pid}/fd/1`],
+    ["/dev/stderr", `/proc/${pid}/fd/2`],
+  ];
+  const p = normalize(path);
+  for (const [from, to] of swaps) {
+    if (p === from || p.startsWith(from + "/")) return to + p.slice(from.length);
+  }
+  return p;
+}
+
 /** The working directory of a process (null when it is gone). */
 export function processCwd(pid: number): string | null {
   try {
@@ -57,19 +77,20 @@ function within(path: string, root: string): boolean {
 }
 
 /**
- * Map a permission check to an action. `roots.code` and `roots.sdk` are the agent's own code
- * and the SDK: reads there are module loads (`import`), anything else is `fs.read`.
+ * Map a permission check from process `pid` to an action. `roots.code` and `roots.sdk` are the
+ * agent's own code and the SDK: reads there are module loads (`import`), anything else is
+ * `fs.read`. Relative paths resolve against the agent's working directory.
  */
 export function mapPermission(
   r: BrokerRequest,
   roots: { code: string; sdk: string },
-  cwd: () => string | null,
+  pid: number,
 ): Mapped {
   const v = r.value;
   const args: Record<string, unknown> = { permission: r.permission, value: v };
   const path = (p: string): string => {
-    if (isAbsolute(p)) return realPath(p);
-    const base = cwd();
+    if (isAbsolute(p)) return realPath(agentView(p, pid));
+    const base = processCwd(pid);
     return base === null ? p : realPath(join(base, p));
   };
   switch (r.permission) {

@@ -5,7 +5,7 @@
  * that connects is closed at once.
  */
 import type { AgentRef, Governor } from "../governor.ts";
-import { BrokerRequest, mapPermission, processCwd } from "./map.ts";
+import { BrokerRequest, mapPermission } from "./map.ts";
 
 export interface BrokerOptions {
   path: string;
@@ -119,7 +119,7 @@ export class BrokerServer {
         "\n";
     }
     const pid = this.opts.pid() ?? parsed.pid;
-    const m = mapPermission(parsed, { code: agent.code, sdk: agent.sdk }, () => processCwd(pid));
+    const m = mapPermission(parsed, { code: agent.code, sdk: agent.sdk }, pid);
     const ruling = governor.decide(agent, {
       path: "broker",
       action: m.action,

@@ -18,7 +18,21 @@ export interface SpawnSpec {
   cpuSeconds: number;
   stdout: "piped" | "inherit" | "null";
   stderr: "piped" | "inherit" | "null";
+  /** Landlock launcher: when set, the kernel confines the agent to `readOnly`/`readWrite`. */
+  sandbox?: { launcher: string; readOnly: string[]; readWrite: string[] };
 }
+
+/** What the Deno runtime itself needs to read, besides the agent's own trees. */
+export const SYSTEM_READ_ONLY = [
+  "/lib",
+  "/lib64",
+  "/usr/lib",
+  "/usr/lib64",
+  "/etc/ld.so.cache",
+  "/etc/localtime",
+  "/dev/null",
+  "/dev/urandom",
+];
 
 function exists(path: string): boolean {
   try {
@@ -62,6 +76,12 @@ export function agentArgv(s: SpawnSpec): string[] {
   if (WRAPPERS.setpriv) argv.push(WRAPPERS.setpriv, "--pdeathsig", "KILL");
   if (WRAPPERS.prlimit) {
     argv.push(WRAPPERS.prlimit, `--cpu=${s.cpuSeconds}`, "--core=0", "--nofile=1024", "--");
+  }
+  if (s.sandbox) {
+    argv.push(s.sandbox.launcher);
+    for (const p of s.sandbox.readOnly) argv.push("--ro", p);
+    for (const p of s.sandbox.readWrite) argv.push("--rw", p);
+    argv.push("--");
   }
   return [...argv, ...deno];
 }

@@ -78,3 +78,47 @@ Deno.test("when the host dies, its agents die too (no orphaned busy loops)", asy
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   assertEquals(alive(pid), false);
 });
+
+Deno.test("without the kernel sandbox, a workspace with a symlink leading out is refused", async () => {
+  const host = newHost({ sandbox: "off" });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/ws`);
+    await Deno.symlink("/etc", `${dir}/ws/etc-link`);
+    let msg = "";
+    try {
+      await host.start({ module: agent("spin"), workspace: `${dir}/ws` });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    if (
+      !msg.includes(
+        `workspace symlink ${await Deno.realPath(
+          `${dir}/ws`,
+        )}/etc-link leads outside the workspace`,
+      )
+    ) {
+      throw new Error(`expected a refusal, got: ${msg}`);
+    }
+  } finally {
+    await host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the kernel sandbox is in force when available (no new privileges, Landlock)", async () => {
+  const host = newHost();
+  try {
+    if (!host.sandbox().path) return; // documented fallback: broker only (see README)
+    const h = await host.start({ module: agent("spin") });
+    await pipeLines(h.process.stdout, (l) => {
+      if (l !== "spinning") return;
+      const status = Deno.readTextFileSync(`/proc/${h.pid}/status`);
+      if (!/NoNewPrivs:\s+1/.test(status)) throw new Error("agent runs without no_new_privs");
+      h.kill("done");
+    });
+    await h.exited;
+  } finally {
+    await host.close();
+  }
+});

@@ -1,0 +1,3 @@
+/** Case 16: spin forever. */
+console.log("spinning");
+for (;;) { /* spin */ }
