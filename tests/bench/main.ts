@@ -1,7 +1,8 @@
 /**
- * `deno task bench [--json] [--quick] [--only policy]`: every hot path with p50/p99/p99.9 and
- * ops/s. With --json, one JSON object per case on stdout.
+ * `deno task bench [--json] [--quick] [--only policy|host]`: every hot path with p50/p99/p99.9
+ * and ops/s. With --json, one JSON object per case on stdout.
  */
+import { runHostBench } from "./host_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { type BenchRow, machine, timerOverheadUs, us } from "./stats.ts";
 
@@ -18,7 +19,9 @@ const overheadUs = timerOverheadUs();
 const rows: BenchRow[] = [];
 if (!json) {
   console.log(`machine: ${machine()}`);
-  console.log(`timer overhead subtracted: ${us(overheadUs)} µs per sample`);
+  if (!only || only === "policy") {
+    console.log(`timer overhead subtracted: ${us(overheadUs)} µs per sample`);
+  }
 }
 if (!only || only === "policy") {
   rows.push(...runPolicyBench({
@@ -28,6 +31,9 @@ if (!only || only === "policy") {
     overheadUs,
     log,
   }));
+}
+if (!only || only === "host") {
+  rows.push(...await runHostBench({ quick, log }));
 }
 
 if (json) {
@@ -48,6 +54,29 @@ if (json) {
         ? (r.agree ? "agrees on every decision" : `DISAGREES x${r.disagreements}`)
         : "",
       r.ratio_ops !== undefined ? `warden ${(r.ratio_ops as number).toFixed(0)}x ops/s` : "",
+      r.ratio_vs_allow_all !== undefined
+        ? `${(r.ratio_vs_allow_all as number).toFixed(2)}x allow-all p50 (target <= ${r
+          .target_ratio as number}x: ${r.meets_target ? "met" : "MISSED"}); ${
+          (r.ratio_ops_vs_allow_all as number).toFixed(2)
+        }x mean time`
+        : "",
+      r.broker_checks !== undefined ? `${r.broker_checks} broker checks` : "",
+      r.same_argv === false ? "ARMS RAN DIFFERENT ARGV" : "",
+      r.kernel_sandbox ? "warden arm also under the kernel sandbox" : "",
+      r.host_cpu_us_per_check !== undefined
+        ? `host CPU ${(r.host_cpu_us_per_check as number).toFixed(0)} µs/check`
+        : "",
+      r.host_cpu_us_per_call !== undefined
+        ? `host CPU ${(r.host_cpu_us_per_call as number).toFixed(0)} µs/call`
+        : "",
+      r.start_return_ms_p50 !== undefined
+        ? `start() returns in ${(r.start_return_ms_p50 as number).toFixed(1)} ms`
+        : "",
+      r.host_rss_mb !== undefined
+        ? `${r.agents} agents x ${r.calls_per_agent} calls; latency per call; host peak RSS ${
+          (r.host_rss_mb as number).toFixed(0)
+        } MiB`
+        : "",
     ].filter(Boolean).join("; "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
