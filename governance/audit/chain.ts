@@ -19,7 +19,11 @@ export interface AuditFields {
   [extra: string]: unknown;
 }
 
-/** A chained entry: `hash = sha256(prev || canonical(fields without hash))`. */
+/**
+ * A chained entry: `hash = sha256(prev || body)` where `body` is the entry's JSON without its
+ * `hash`, exactly as written in the log (the writer fixes the key order, and JSON.parse then
+ * JSON.stringify reproduces the same bytes, so a verifier hashes what it reads).
+ */
 export interface AuditEntry extends AuditFields {
   seq: number;
   prev: string;
@@ -37,13 +41,19 @@ export function canonicalJson(value: unknown): string {
 
 /** Hash of an entry given the previous hash. */
 export function entryHash(prev: string, body: Omit<AuditEntry, "hash">): string {
-  return createHash("sha256").update(prev).update(canonicalJson(body)).digest("hex");
+  return createHash("sha256").update(prev).update(JSON.stringify(body)).digest("hex");
 }
 
-/** Chain `fields` after `prev` at position `seq`. */
-export function chainEntry(fields: AuditFields, seq: number, prev: string): AuditEntry {
-  const body = { ...fields, seq, prev };
-  return { ...body, hash: entryHash(prev, body) };
+/** Chain `fields` after `prev` at position `seq`; `line` is the JSONL line to write. */
+export function chainEntry(
+  fields: AuditFields,
+  seq: number,
+  prev: string,
+): { entry: AuditEntry; line: string } {
+  const body = { seq, prev, ...fields };
+  const json = JSON.stringify(body);
+  const hash = createHash("sha256").update(prev).update(json).digest("hex");
+  return { entry: { ...body, hash }, line: `${json.slice(0, -1)},"hash":"${hash}"}\n` };
 }
 
 /** Verify a sequence of entries; returns the index of the first bad one, or -1. */

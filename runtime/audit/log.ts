@@ -23,13 +23,19 @@ export class AuditLog {
   #writing: Promise<void> | null = null;
   #listeners = new Set<AuditListener>();
   #encoder = new TextEncoder();
-  /** Entries kept in memory (most recent `keep`). */
+  /** Recent entries kept in memory (at least the last `keep`). */
   readonly recent: AuditEntry[] = [];
   readonly #keep: number;
+  readonly #batchMs: number;
 
-  constructor(path?: string, options: { keep?: number } = {}) {
+  /**
+   * `keep`: entries kept in `recent` (at least; trimmed in chunks). `batchMs`: how long a write
+   * waits to gather more entries.
+   */
+  constructor(path?: string, options: { keep?: number; batchMs?: number } = {}) {
     this.path = path;
     this.#keep = options.keep ?? 10000;
+    this.#batchMs = options.batchMs ?? 2;
     if (path) {
       const existing = readTail(path);
       if (existing) {
@@ -53,12 +59,15 @@ export class AuditLog {
 
   /** Chain and queue an entry; returns it. */
   append(fields: AuditFields): AuditEntry {
-    const entry = chainEntry(fields, this.#seq++, this.#prev);
+    const { entry, line } = chainEntry(fields, this.#seq++, this.#prev);
     this.#prev = entry.hash;
     this.recent.push(entry);
-    if (this.recent.length > this.#keep) this.recent.splice(0, this.recent.length - this.#keep);
+    // Trim in chunks: an append stays O(1) amortized.
+    if (this.recent.length >= this.#keep * 2) {
+      this.recent.splice(0, this.recent.length - this.#keep);
+    }
     if (this.#file) {
-      this.#queue.push(JSON.stringify(entry) + "\n");
+      this.#queue.push(line);
       this.#writing ??= this.#drain();
     }
     for (const l of this.#listeners) {
@@ -70,7 +79,8 @@ export class AuditLog {
   }
 
   async #drain(): Promise<void> {
-    await Promise.resolve();
+    // Group commit: gather what arrives within a few milliseconds into one write.
+    await new Promise((r) => setTimeout(r, this.#batchMs));
     while (this.#queue.length > 0 && this.#file) {
       const batch = this.#queue.join("");
       this.#queue = [];

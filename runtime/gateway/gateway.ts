@@ -256,9 +256,7 @@ export class Gateway {
         }
         await this.#decide({ path: "sdk", action: "tool.call", resource: req.name, args: v.args });
         const tool = this.opts.tools.get(req.name)!;
-        const timeout = AbortSignal.timeout(tool.timeoutMs ?? 30000);
-        const both = AbortSignal.any([signal, timeout]);
-        return await race(
+        return await withDeadline(signal, tool.timeoutMs ?? 30000, (both) =>
           Promise.resolve(
             tool.run(v.args, {
               agentId: agent.id,
@@ -266,9 +264,7 @@ export class Gateway {
               workspace: agent.workspace,
               signal: both,
             }),
-          ),
-          both,
-        );
+          ));
       }
       case "fs.readText": {
         const real = resolveInWorkspace(agent.workspace, req.path);
@@ -297,7 +293,7 @@ export class Gateway {
             bodyBytes: req.body?.length ?? 0,
           },
         });
-        return await httpFetch(req.url, req, AbortSignal.any([signal, AbortSignal.timeout(30000)]));
+        return await withDeadline(signal, 30000, (both) => httpFetch(req.url, req, both));
       }
       case "env.get": {
         await this.#decide({ path: "sdk", action: "env.get", resource: req.name });
@@ -373,11 +369,28 @@ export class Gateway {
   }
 }
 
-function race<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+/**
+ * Run `work` with a signal that aborts when `parent` does or after `ms` (a TimeoutError); the
+ * timer is cleared as soon as the work settles, so finished calls hold no timers.
+ */
+function withDeadline<T>(
+  parent: AbortSignal,
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  if (parent.aborted) return Promise.reject(parent.reason);
+  const ctl = new AbortController();
+  const onParent = () => ctl.abort(parent.reason);
+  parent.addEventListener("abort", onParent, { once: true });
+  const timer = setTimeout(
+    () => ctl.abort(new DOMException(`timed out after ${ms} ms`, "TimeoutError")),
+    ms,
+  );
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    ctl.signal.addEventListener("abort", () => reject(ctl.signal.reason), { once: true });
+    work(ctl.signal).then(resolve, reject);
+  }).finally(() => {
+    clearTimeout(timer);
+    parent.removeEventListener("abort", onParent);
   });
 }
