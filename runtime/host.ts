@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CompiledPolicy } from "../governance/mod.ts";
-import { didFromPublicKey } from "../governance/identity/mod.ts";
+import { didFromPublicKey, type Signer } from "../governance/identity/mod.ts";
 import {
   type Ring,
   type RingCeiling,
@@ -76,6 +76,8 @@ export interface HostOptions {
   rings: RingCeilings;
   /** JSONL audit file; in memory only when omitted. */
   auditPath?: string;
+  /** Host key: signs the audit log's checkpoints (no checkpoints without it). */
+  signer?: Signer;
   audit?: AuditLog;
   tools?: ToolRegistry;
   approvals?: ApprovalHandler;
@@ -153,7 +155,7 @@ export class AgentHost {
 
   constructor(opts: HostOptions) {
     this.#opts = opts;
-    this.audit = opts.audit ?? new AuditLog(opts.auditPath);
+    this.audit = opts.audit ?? new AuditLog(opts.auditPath, { signer: opts.signer });
     this.governor = new Governor(opts.policy, opts.rings, this.audit);
     this.tools = opts.tools ?? new ToolRegistry();
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });

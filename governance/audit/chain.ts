@@ -19,11 +19,7 @@ export interface AuditFields {
   [extra: string]: unknown;
 }
 
-/**
- * A chained entry: `hash = sha256(prev || body)` where `body` is the entry's JSON without its
- * `hash`, exactly as written in the log (the writer fixes the key order, and JSON.parse then
- * JSON.stringify reproduces the same bytes, so a verifier hashes what it reads).
- */
+/** A chained entry (see `entryHash`). */
 export interface AuditEntry extends AuditFields {
   seq: number;
   prev: string;
@@ -39,9 +35,21 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
 }
 
-/** Hash of an entry given the previous hash. */
+/**
+ * A chained entry's hash: `SHA-256(0x00 || prev || body)`, where `body` is the entry's JSON
+ * without its `hash`, exactly as written in the log (the writer fixes the key order; `hash` is
+ * appended last). The 0x00 prefix makes each chain hash an RFC 6962 leaf hash as well, so the
+ * Merkle tree is built over the chain hashes and a tampered line breaks both.
+ */
 export function entryHash(prev: string, body: Omit<AuditEntry, "hash">): string {
-  return createHash("sha256").update(prev).update(JSON.stringify(body)).digest("hex");
+  return hashBody(prev, JSON.stringify(body));
+}
+
+const ZERO = new Uint8Array([0]);
+
+/** The chain hash of a body JSON text after `prev`. */
+export function hashBody(prev: string, bodyJson: string): string {
+  return createHash("sha256").update(ZERO).update(prev).update(bodyJson).digest("hex");
 }
 
 /** Chain `fields` after `prev` at position `seq`; `line` is the JSONL line to write. */
@@ -52,8 +60,40 @@ export function chainEntry(
 ): { entry: AuditEntry; line: string } {
   const body = { seq, prev, ...fields };
   const json = JSON.stringify(body);
-  const hash = createHash("sha256").update(prev).update(json).digest("hex");
+  const hash = hashBody(prev, json);
   return { entry: { ...body, hash }, line: `${json.slice(0, -1)},"hash":"${hash}"}\n` };
+}
+
+const SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+
+/**
+ * Verify raw log lines: each line's hash is recomputed over its own bytes (minus the hash),
+ * and linked to the previous one. Returns the first bad line (or -1) and every line's hash.
+ */
+export function verifyLines(
+  lines: readonly string[],
+  start = GENESIS,
+): { bad: number; why: string; hashes: string[] } {
+  let prev = start;
+  const hashes: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    let e: { seq?: unknown; prev?: unknown };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      return { bad: i, why: "not valid JSON", hashes };
+    }
+    const m = SUFFIX.exec(line);
+    if (!m) return { bad: i, why: "no trailing hash field", hashes };
+    if (e.prev !== prev) return { bad: i, why: "previous hash does not match", hashes };
+    if (e.seq !== i) return { bad: i, why: `sequence ${e.seq}, expected ${i}`, hashes };
+    const hash = hashBody(prev, line.slice(0, line.length - m[0].length) + "}");
+    if (hash !== m[1]) return { bad: i, why: "entry hash does not match its content", hashes };
+    hashes.push(hash);
+    prev = hash;
+  }
+  return { bad: -1, why: "", hashes };
 }
 
 /** Verify a sequence of entries; returns the index of the first bad one, or -1. */

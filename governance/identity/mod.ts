@@ -3,3 +3,4 @@
  * @module
  */
 export { base58, didFromPublicKey, publicKeyFromDid, unbase58 } from "./did.ts";
+export { b64url, type Signer, signerFromKeyPair, unb64url, verifyDid } from "./sign.ts";

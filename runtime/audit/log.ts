@@ -1,49 +1,102 @@
-/** Append-only audit log: JSONL with a hash chain, buffered and flushed in order. */
+/**
+ * Append-only audit log: JSONL with a sha-256 hash chain, an RFC 6962 Merkle tree over the
+ * lines, and signed checkpoints in a sidecar file (`<log>.checkpoints`).
+ *
+ * Durability policy: `append` queues; `commit` writes the queue with one write(2). Callers
+ * commit before they acknowledge a decision (the broker and the gateway do), so a kill -9 of
+ * the host never loses an acknowledged entry: it is in the kernel's page cache. The log and
+ * the sidecar are fsync'd at every checkpoint (every `checkpointEvery` entries or
+ * `checkpointMs` milliseconds, and at close), which bounds what a power loss can take.
+ */
 import {
   type AuditEntry,
   type AuditFields,
   chainEntry,
+  type Checkpoint,
   GENESIS,
+  hex,
+  MerkleFrontier,
+  signCheckpoint,
+  unhex,
 } from "../../governance/audit/mod.ts";
+import type { Signer } from "../../governance/identity/mod.ts";
+import { Buffer } from "node:buffer";
 
 /** Listener for entries as they are appended (console, SSE, trust…). */
 export type AuditListener = (entry: AuditEntry) => void;
 
-/**
- * The audit log. `append` chains and queues an entry synchronously (so the order is the
- * decision order); the queue is written to the file in batches. `flush()` resolves when
- * everything appended so far is written. Without a file, entries are only kept in memory.
- */
+export interface AuditLogOptions {
+  /** Entries kept in `recent` (at least; trimmed in chunks). */
+  keep?: number;
+  /** Host key that signs checkpoints (no checkpoints without it). */
+  signer?: Signer;
+  checkpointEvery?: number;
+  checkpointMs?: number;
+}
+
+/** The sidecar that holds a log's signed checkpoints. */
+export function checkpointPath(logPath: string): string {
+  return `${logPath}.checkpoints`;
+}
+
 export class AuditLog {
   readonly path: string | undefined;
   #file: Deno.FsFile | undefined;
   #seq = 0;
   #prev = GENESIS;
   #queue: string[] = [];
-  #writing: Promise<void> | null = null;
+  #scheduled = false;
   #listeners = new Set<AuditListener>();
   #encoder = new TextEncoder();
+  #tree = new MerkleFrontier();
+  #signer: Signer | undefined;
+  #checkpointEvery: number;
+  #requested = 0;
+  #checkpointing: Promise<Checkpoint | null> | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
   /** Recent entries kept in memory (at least the last `keep`). */
   readonly recent: AuditEntry[] = [];
   readonly #keep: number;
-  readonly #batchMs: number;
 
-  /**
-   * `keep`: entries kept in `recent` (at least; trimmed in chunks). `batchMs`: how long a write
-   * waits to gather more entries.
-   */
-  constructor(path?: string, options: { keep?: number; batchMs?: number } = {}) {
+  constructor(path?: string, options: AuditLogOptions = {}) {
     this.path = path;
     this.#keep = options.keep ?? 10000;
-    this.#batchMs = options.batchMs ?? 2;
+    this.#signer = options.signer;
+    this.#checkpointEvery = options.checkpointEvery ?? 1000;
     if (path) {
-      const existing = readTail(path);
-      if (existing) {
-        this.#seq = existing.seq + 1;
-        this.#prev = existing.hash;
+      this.#resume(path);
+      this.#file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+      if (this.#signer) {
+        const timer = setInterval(() => {
+          if (this.#tree.size > this.#requested) this.checkpoint();
+        }, options.checkpointMs ?? 1000);
+        Deno.unrefTimer(timer);
+        this.#timer = timer;
       }
-      this.#file = Deno.openSync(path, { append: true, create: true });
     }
+  }
+
+  /** Continue an existing log: its chain head and Merkle tree. */
+  #resume(path: string): void {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      return;
+    }
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    lines.forEach((line, i) => {
+      let e: AuditEntry;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        throw new Error(`${path}:${i + 1}: not valid JSON; refusing to extend a damaged audit log`);
+      }
+      this.#tree.append(unhex(e.hash));
+      this.#seq = e.seq + 1;
+      this.#prev = e.hash;
+    });
   }
 
   /** Number of entries in the chain. */
@@ -57,18 +110,21 @@ export class AuditLog {
     return () => this.#listeners.delete(fn);
   }
 
-  /** Chain and queue an entry; returns it. */
+  /** Chain and queue an entry; returns it. Call `commit()` before acknowledging it. */
   append(fields: AuditFields): AuditEntry {
     const { entry, line } = chainEntry(fields, this.#seq++, this.#prev);
     this.#prev = entry.hash;
     this.recent.push(entry);
-    // Trim in chunks: an append stays O(1) amortized.
     if (this.recent.length >= this.#keep * 2) {
       this.recent.splice(0, this.recent.length - this.#keep);
     }
     if (this.#file) {
+      this.#tree.append(Buffer.from(entry.hash, "hex"));
       this.#queue.push(line);
-      this.#writing ??= this.#drain();
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => this.commit());
+      }
     }
     for (const l of this.#listeners) {
       try {
@@ -78,49 +134,67 @@ export class AuditLog {
     return entry;
   }
 
-  async #drain(): Promise<void> {
-    // Group commit: gather what arrives within a few milliseconds into one write.
-    await new Promise((r) => setTimeout(r, this.#batchMs));
-    while (this.#queue.length > 0 && this.#file) {
-      const batch = this.#queue.join("");
-      this.#queue = [];
-      const bytes = this.#encoder.encode(batch);
-      let off = 0;
-      while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+  /** Write every queued entry (one write). After it returns they survive a host kill -9. */
+  commit(): void {
+    this.#scheduled = false;
+    if (!this.#file || this.#queue.length === 0) return;
+    const bytes = this.#encoder.encode(this.#queue.join(""));
+    this.#queue = [];
+    let off = 0;
+    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    if (this.#signer && this.#tree.size - this.#requested >= this.#checkpointEvery) {
+      this.checkpoint();
     }
-    this.#writing = null;
   }
 
-  /** Resolve when every entry appended so far is written (and synced when `sync`). */
+  /**
+   * Commit, then checkpoint the tree as it is now: fsync the log, sign (size, root, time) and
+   * append the checkpoint to the sidecar, fsync'd. Checkpoints are written in order. Resolves
+   * to the checkpoint (null without a signer or a file, or when nothing is new).
+   */
+  checkpoint(): Promise<Checkpoint | null> {
+    if (!this.#file || !this.#signer || !this.path) return Promise.resolve(null);
+    this.commit();
+    const size = this.#tree.size;
+    if (size <= this.#requested) return this.#checkpointing ?? Promise.resolve(null);
+    this.#requested = size;
+    const root = hex(this.#tree.root());
+    const ts = new Date().toISOString();
+    const file = this.#file;
+    const next = (this.#checkpointing ?? Promise.resolve(null)).then(async () => {
+      file.syncSync();
+      const cp = await signCheckpoint(this.#signer!, size, root, ts);
+      const side = Deno.openSync(checkpointPath(this.path!), {
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
+      try {
+        side.writeSync(this.#encoder.encode(JSON.stringify(cp) + "\n"));
+        side.syncSync();
+      } finally {
+        side.close();
+      }
+      return cp;
+    });
+    this.#checkpointing = next.catch(() => null);
+    return next;
+  }
+
+  /** Commit, and fsync when `sync`. */
   async flush(sync = false): Promise<void> {
-    while (this.#writing) await this.#writing;
-    if (sync && this.#file) await this.#file.sync();
+    this.commit();
+    if (this.#checkpointing) await this.#checkpointing;
+    if (sync) this.#file?.syncSync();
   }
 
-  /** Flush and close the file. */
+  /** Commit, checkpoint (when signing), fsync and close. */
   async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#signer && this.#tree.size > this.#requested) await this.checkpoint();
+    if (this.#checkpointing) await this.#checkpointing;
     await this.flush(true);
     this.#file?.close();
     this.#file = undefined;
-  }
-}
-
-/** The last entry of an existing log (to continue its chain), or null. */
-function readTail(path: string): AuditEntry | null {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return null;
-  }
-  const lines = text.trimEnd().split("\n");
-  const last = lines[lines.length - 1];
-  if (!last) return null;
-  try {
-    return JSON.parse(last) as AuditEntry;
-  } catch {
-    throw new Error(
-      `${path}: the last audit entry is not valid JSON; refusing to extend a damaged log`,
-    );
   }
 }

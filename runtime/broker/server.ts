@@ -76,6 +76,7 @@ export class BrokerServer {
             why = "broker protocol violation: malformed check";
             throw new Error(why);
           }
+          this.opts.governor.audit.commit(); // written before it is acknowledged
           await writeAll(conn, encoder.encode(reply));
         }
       }

@@ -1,46 +1,72 @@
 /**
- * `deno task audit verify <file>`: check an audit log's hash chain. Exit 0 when it holds,
- * else 1 naming the first bad entry.
+ * `deno task audit verify <file> [--key did:key:…]` — exit 0 when the chain and the signed
+ *   checkpoints hold, else 1 naming the first bad entry.
+ * `deno task audit prove <file> <index>` — print an inclusion proof (JSON).
+ * `deno task audit verify --proof <proof.json> [--key did:key:…]` — check a proof offline.
  */
-import { type AuditEntry, verifyChain } from "../../governance/audit/mod.ts";
+import { parseArgs } from "node:util";
+import { type InclusionProofFile, proveEntry, verifyLog, verifyProof } from "../audit/verify.ts";
 
-const USAGE = "usage: deno task audit verify <audit.jsonl>";
+const USAGE = `usage: deno task audit verify <audit.jsonl> [--key did:key:…]
+       deno task audit prove <audit.jsonl> <index>
+       deno task audit verify --proof <proof.json> [--key did:key:…]`;
 
-function main(args: string[]): number {
-  const [cmd, file, ...rest] = args;
-  if (cmd !== "verify" || !file || rest.length > 0) {
-    console.error(USAGE);
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: { key: { type: "string" }, proof: { type: "string" } },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  let text: string;
+  const { values: o, positionals: [cmd, file, index, ...rest] } = parsed;
   try {
-    text = Deno.readTextFileSync(file);
-  } catch (e) {
-    console.error(
-      `${file}: cannot read: ${
-        e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message
-      }`,
-    );
-    return 1;
-  }
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  const entries: AuditEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    try {
-      entries.push(JSON.parse(lines[i]));
-    } catch {
-      console.error(`${file}:${i + 1}: entry ${i} is not valid JSON`);
-      return 1;
+    if (cmd === "verify" && o.proof && !file) {
+      const p = JSON.parse(Deno.readTextFileSync(o.proof)) as InclusionProofFile;
+      const bad = await verifyProof(p, o.key);
+      if (bad) {
+        console.error(`${o.proof}: ${bad}`);
+        return 1;
+      }
+      console.log(
+        `ok: entry ${p.index} is in the log of ${p.size} entries signed by ${p.checkpoint.key} at ${p.checkpoint.ts}`,
+      );
+      return 0;
     }
-  }
-  const { bad, why } = verifyChain(entries);
-  if (bad >= 0) {
-    console.error(`${file}:${bad + 1}: entry ${bad} is bad: ${why}`);
+    if (cmd === "verify" && file && index === undefined) {
+      const r = await verifyLog(file, o.key);
+      if (!r.ok) {
+        console.error(
+          `${file}: ${
+            r.firstBad !== null ? `first bad entry ${r.firstBad} (line ${r.firstBad + 1}): ` : ""
+          }${r.problem}`,
+        );
+        return 1;
+      }
+      const tail = r.entries - r.covered;
+      console.log(
+        `ok: ${r.entries} entries, hash chain intact, ${r.checkpoints} checkpoint(s) signed by ${r.key}` +
+          (tail > 0
+            ? `; the last ${tail} entries are after the latest checkpoint (chain only)`
+            : ""),
+      );
+      return 0;
+    }
+    if (cmd === "prove" && file && index !== undefined && rest.length === 0) {
+      console.log(JSON.stringify(await proveEntry(file, Number(index)), null, 2));
+      return 0;
+    }
+  } catch (e) {
+    const msg = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    console.error(`${cmd === "verify" && o.proof ? o.proof : file}: ${msg}`);
     return 1;
   }
-  console.log(`ok: ${entries.length} entries, hash chain intact`);
-  return 0;
+  console.error(USAGE);
+  return 2;
 }
 
-Deno.exit(main(Deno.args));
+Deno.exit(await main());

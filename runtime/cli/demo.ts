@@ -4,10 +4,11 @@
  * hostile agent's busy loop, and a summary checked against the hash-chained audit log.
  */
 import { join } from "node:path";
-import { verifyChain } from "../../governance/audit/mod.ts";
+import { verifyLog } from "../audit/verify.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost, type HostEvent } from "../host.ts";
+import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
@@ -42,11 +43,13 @@ Deno.writeTextFileSync(
 const auditPath = join(state, "audit.jsonl");
 
 const policy = loadPolicy([join(root, "policies/agents.yaml")], { builtin: true });
+const signer = await new Keystore(join(state, "keys")).signer("host");
 const events: HostEvent[] = [];
 const host = new AgentHost({
   policy,
   rings: loadRings(),
   auditPath,
+  signer,
   tools: registerBuiltinTools(new ToolRegistry()),
   onEvent: (e) => {
     events.push(e);
@@ -95,10 +98,10 @@ const streams = [
 ];
 const [r1, r2] = await Promise.all([research.exited, rogue.exited]);
 await Promise.all(streams);
-await host.audit.flush();
+await host.close();
 
 const entries = Deno.readTextFileSync(auditPath).trim().split("\n").map((l) => JSON.parse(l));
-const chain = verifyChain(entries);
+const verified = await verifyLog(auditPath, signer.did);
 const count = (name: string, effect: string) =>
   entries.filter((e) => e.agent.name === name && e.effect === effect && e.path !== "host").length;
 console.log(bold("\nSummary"));
@@ -119,13 +122,14 @@ console.log(
   }`,
 );
 console.log(
-  `  audit: ${entries.length} entries, hash chain ${
-    chain.bad < 0 ? "verified" : `BROKEN at entry ${chain.bad}: ${chain.why}`
+  `  audit: ${entries.length} entries, ${
+    verified.ok
+      ? `hash chain verified, ${verified.checkpoints} signed checkpoint(s) verified`
+      : `BROKEN: ${verified.problem}`
   }`,
 );
 
-await host.close();
 await server.shutdown();
 Deno.removeSync(state, { recursive: true });
-const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && chain.bad < 0;
+const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && verified.ok;
 Deno.exit(ok ? 0 : 1);

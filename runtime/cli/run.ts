@@ -11,11 +11,13 @@ import type { AuditEntry } from "../../governance/audit/mod.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost } from "../host.ts";
+import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
-       [--audit FILE] [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--json]`;
+       [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
+       [--kill-after-denials N] [--json] [--verbose]`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
         policy: { type: "string", multiple: true },
         workspace: { type: "string" },
         audit: { type: "string" },
+        keystore: { type: "string" },
         timeout: { type: "string" },
         cpu: { type: "string" },
         memory: { type: "string" },
@@ -84,10 +87,19 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+  let signer;
+  if (o.audit) {
+    try {
+      signer = await new Keystore(o.keystore ?? defaultKeystoreDir()).signer("host");
+    } catch (e) {
+      fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
+    }
+  }
   const host = new AgentHost({
     policy,
     rings,
     auditPath: o.audit,
+    signer,
     tools: registerBuiltinTools(new ToolRegistry()),
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     onEvent: (e) => {

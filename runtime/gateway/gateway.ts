@@ -331,6 +331,7 @@ export class Gateway {
   #reply(r: SdkResponse): void {
     const conn = this.#conn;
     if (!conn) return;
+    this.opts.governor.audit.commit(); // every decision is written before it is acknowledged
     let bytes = encodeFrame(r);
     if (bytes.length > MAX_RESPONSE_BYTES + 4) {
       bytes = encodeFrame({

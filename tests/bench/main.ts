@@ -1,7 +1,8 @@
 /**
- * `deno task bench [--json] [--quick] [--only policy|host]`: every hot path with p50/p99/p99.9
+ * `deno task bench [--json] [--quick] [--only policy|host|audit]`: every hot path with p50/p99/p99.9
  * and ops/s. With --json, one JSON object per case on stdout.
  */
+import { runAuditBench } from "./audit_bench.ts";
 import { runHostBench } from "./host_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { type BenchRow, machine, timerOverheadUs, us } from "./stats.ts";
@@ -34,6 +35,9 @@ if (!only || only === "policy") {
 }
 if (!only || only === "host") {
   rows.push(...await runHostBench({ quick, log }));
+}
+if (!only || only === "audit") {
+  rows.push(...await runAuditBench({ quick, log }));
 }
 
 if (json) {

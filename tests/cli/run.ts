@@ -5,6 +5,12 @@ export interface Ran {
   stderr: string;
 }
 
+let home: string | undefined;
+/** A per-test-run WARDEN_HOME, so tests never touch the operator's keystore. */
+export function wardenHome(): string {
+  return home ??= Deno.makeTempDirSync({ prefix: "warden-home-" });
+}
+
 /** Run `deno <args>` from the repository root, optionally feeding stdin. */
 export async function runDeno(args: string[], stdin?: string): Promise<Ran> {
   const cmd = new Deno.Command(Deno.execPath(), {
@@ -13,7 +19,7 @@ export async function runDeno(args: string[], stdin?: string): Promise<Ran> {
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", WARDEN_HOME: wardenHome() },
   });
   const child = cmd.spawn();
   if (stdin !== undefined) {
