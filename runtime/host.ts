@@ -14,6 +14,7 @@ import {
   ringFlags,
 } from "../governance/rings/mod.ts";
 import { AuditLog } from "./audit/log.ts";
+import type { Keystore } from "./identity/keystore.ts";
 import { BrokerServer } from "./broker/server.ts";
 import { ToolRegistry } from "./executors/tools.ts";
 import {
@@ -78,6 +79,11 @@ export interface HostOptions {
   auditPath?: string;
   /** Host key: signs the audit log's checkpoints (no checkpoints without it). */
   signer?: Signer;
+  /**
+   * Where agents' Ed25519 keys live (one per agent name, created on first start, so an agent
+   * keeps its did:key across runs). Without it each agent gets a fresh in-memory key.
+   */
+  keystore?: Keystore;
   audit?: AuditLog;
   tools?: ToolRegistry;
   approvals?: ApprovalHandler;
@@ -212,7 +218,9 @@ export class AgentHost {
     const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
     Deno.mkdirSync(workspace, { recursive: true });
     const ring = spec.ring ?? 2;
-    const id = await newAgentId();
+    const id = this.#opts.keystore
+      ? (await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)).did
+      : await newAgentId();
     const ref: AgentRef = {
       id,
       name,

@@ -87,19 +87,19 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  let signer;
-  if (o.audit) {
-    try {
-      signer = await new Keystore(o.keystore ?? defaultKeystoreDir()).signer("host");
-    } catch (e) {
-      fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
-    }
+  let signer, keystore;
+  try {
+    keystore = new Keystore(o.keystore ?? defaultKeystoreDir());
+    if (o.audit) signer = await keystore.signer("host");
+  } catch (e) {
+    fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
   }
   const host = new AgentHost({
     policy,
     rings,
     auditPath: o.audit,
     signer,
+    keystore,
     tools: registerBuiltinTools(new ToolRegistry()),
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     onEvent: (e) => {
