@@ -6,7 +6,9 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CompiledPolicy } from "../governance/mod.ts";
-import { didFromPublicKey, type Signer } from "../governance/identity/mod.ts";
+import { type Signer, signerFromKeyPair } from "../governance/identity/mod.ts";
+import { MessageRouter } from "./messages/router.ts";
+import { servePeer } from "./server/peer.ts";
 import {
   type Ring,
   type RingCeiling,
@@ -91,6 +93,8 @@ export interface HostOptions {
   killOnDenials?: { count: number; windowMs: number } | null;
   /** Directory for sockets, caches and default workspaces (a temp dir by default). */
   stateDir?: string;
+  /** Peer hosts (base URLs of their peer endpoints) for messages to agents not on this host. */
+  peers?: string[];
   /** Deno executable for agents (this one by default). */
   deno?: string;
   /**
@@ -151,6 +155,8 @@ interface Running {
 export class AgentHost {
   readonly governor: Governor;
   readonly audit: AuditLog;
+  /** Signed agent-to-agent messages (local mailboxes and peer hosts). */
+  readonly messages: MessageRouter;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
   readonly #opts: HostOptions;
@@ -158,11 +164,13 @@ export class AgentHost {
   readonly #watchdog = new Watchdog();
   #seq = 0;
   #closed = false;
+  #peerServers: { shutdown: () => Promise<void> }[] = [];
 
   constructor(opts: HostOptions) {
     this.#opts = opts;
     this.audit = opts.audit ?? new AuditLog(opts.auditPath, { signer: opts.signer });
     this.governor = new Governor(opts.policy, opts.rings, this.audit);
+    this.messages = new MessageRouter(this.governor, { peers: opts.peers });
     this.tools = opts.tools ?? new ToolRegistry();
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
@@ -218,9 +226,10 @@ export class AgentHost {
     const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
     Deno.mkdirSync(workspace, { recursive: true });
     const ring = spec.ring ?? 2;
-    const id = this.#opts.keystore
-      ? (await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)).did
-      : await newAgentId();
+    const signer = this.#opts.keystore
+      ? await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)
+      : await newAgentSigner();
+    const id = signer.did;
     const ref: AgentRef = {
       id,
       name,
@@ -258,6 +267,7 @@ export class AgentHost {
       limits: spec.limits,
       onEvent: (e) => this.#emit(e),
       onViolation: (why) => this.kill(id, `protocol violation: ${why}`),
+      messages: { router: this.messages, signer },
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
     const deno = this.#opts.deno ?? Deno.execPath();
@@ -329,6 +339,7 @@ export class AgentHost {
       killedAt: null,
     };
     this.#agents.set(id, running);
+    this.messages.register(ref);
     running.unwatch = this.#watchdog.watch({
       pid: child.pid,
       cpuMs: spec.cpuMs ?? null,
@@ -358,6 +369,7 @@ export class AgentHost {
     r.gateway.close();
     r.broker.close();
     this.#agents.delete(handle.id);
+    this.messages.unregister(handle.id);
     const code = s.signal === "SIGKILL" ? 137 : s.code;
     const exit: AgentExit = { code, signal: s.signal, killed: handle.killReason };
     const oom = s.code === 133 || s.signal === "SIGTRAP";
@@ -419,6 +431,13 @@ export class AgentHost {
     return await r.handle.exited;
   }
 
+  /** Serve the host-to-host message endpoint on loopback; returns its URL. */
+  servePeer(port = 0): { url: string; shutdown: () => Promise<void> } {
+    const p = servePeer(this.messages, { port });
+    this.#peerServers.push(p);
+    return p;
+  }
+
   /** Kill every agent, flush the audit log, and remove the state directory when it was ours. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -426,6 +445,7 @@ export class AgentHost {
     await Promise.all(
       [...this.#agents.keys()].map((id) => this.kill(id, "host shutting down").catch(() => {})),
     );
+    await Promise.all(this.#peerServers.map((p) => p.shutdown().catch(() => {})));
     await this.audit.close();
     if (!this.#opts.stateDir) {
       try {
@@ -480,12 +500,11 @@ function kernelRoots(
   return { readOnly, readWrite };
 }
 
-/** A fresh Ed25519 identity (the host keeps the key; the agent never sees it). */
-async function newAgentId(): Promise<string> {
-  const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+/** A fresh in-memory Ed25519 identity (the host keeps the key; the agent never sees it). */
+async function newAgentSigner(): Promise<Signer> {
+  const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, false, [
     "sign",
     "verify",
   ]) as CryptoKeyPair;
-  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", kp.publicKey));
-  return didFromPublicKey(raw);
+  return signerFromKeyPair(kp);
 }

@@ -66,3 +66,29 @@ export async function emit(output: unknown): Promise<void> {
 export async function log(message: string, level: "debug" | "info" | "warn" | "error" = "info") {
   await call("log", { message, level });
 }
+
+/** A message delivered to this agent. */
+export interface Message {
+  /** The sender's did:key, verified by the receiving host. */
+  from: string;
+  payload: unknown;
+  ts: number;
+  seq: number;
+}
+
+/** Signed agent-to-agent messages: the host signs for the agent and verifies what arrives. */
+export const messages = {
+  /** Send `payload` (JSON) to the agent with did:key `to`, on this host or a peer host. */
+  async send(to: string, payload: unknown): Promise<void> {
+    await call("messages.send", { to, payload });
+  },
+  /** The next message, waiting up to `timeoutMs` (0: don't wait); null when none arrived. */
+  async receive(timeoutMs = 0): Promise<Message | null> {
+    return (await call("messages.receive", { timeoutMs })) as Message | null;
+  },
+};
+
+/** This agent's identity as the host knows it. */
+export async function identity(): Promise<{ did: string; name: string; ring: number }> {
+  return (await call("identity", {})) as { did: string; name: string; ring: number };
+}

@@ -37,6 +37,18 @@ export const SdkRequest = z.discriminatedUnion("op", [
     body: z.string().optional(),
   }),
   z.strictObject({ id: Id, op: z.literal("env.get"), name: z.string().min(1).max(256) }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("messages.send"),
+    to: z.string().regex(/^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/, "expected a did:key"),
+    payload: z.unknown(),
+  }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("messages.receive"),
+    timeoutMs: z.number().int().min(0).max(300_000).default(0),
+  }),
+  z.strictObject({ id: Id, op: z.literal("identity") }),
   z.strictObject({ id: Id, op: z.literal("emit"), output: z.unknown() }),
   z.strictObject({
     id: Id,

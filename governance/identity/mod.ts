@@ -4,3 +4,11 @@
  */
 export { base58, didFromPublicKey, publicKeyFromDid, unbase58 } from "./did.ts";
 export { b64url, type Signer, signerFromKeyPair, unb64url, verifyDid } from "./sign.ts";
+export {
+  Envelope,
+  type GuardOptions,
+  payloadHash,
+  type Rejection,
+  ReplayGuard,
+  sealEnvelope,
+} from "./envelope.ts";

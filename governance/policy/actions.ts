@@ -16,6 +16,7 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "import": "url",
   "tool.call": "name",
   "message.send": "name",
+  "message.receive": "name",
   "output.emit": "name",
   "plugin.load": "name",
   "memory.read": "name",

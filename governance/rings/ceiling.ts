@@ -103,7 +103,7 @@ function ringRules(ring: Ring, c: RingCeiling): Rule[] {
     }
   }
   if (c.tools) add("tools", "tool.call");
-  if (c.messages) add("messages", "message.send");
+  if (c.messages) add("messages", ["message.send", "message.receive"]);
   if (c.outputs) add("outputs", "output.emit");
   if (c.plugins) add("plugins", "plugin.load");
   if (c.memory) add("memory", ["memory.read", "memory.write"]);

@@ -17,6 +17,9 @@ import { readText, resolveInWorkspace, writeText } from "../executors/fs.ts";
 import { httpFetch } from "../executors/http.ts";
 import type { ToolRegistry } from "../executors/tools.ts";
 import type { AgentRef, Ask, Governor, Ruling } from "../governor.ts";
+import { canonicalJson } from "../../governance/audit/mod.ts";
+import type { Signer } from "../../governance/identity/mod.ts";
+import { MAX_PAYLOAD, type MessageRouter } from "../messages/router.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -58,6 +61,8 @@ export interface GatewayOptions {
   onEvent?: (e: GatewayEvent) => void;
   /** A protocol violation: the host kills the agent. */
   onViolation?: (why: string) => void;
+  /** Agent-to-agent messages, signed with this agent's key (held by the host). */
+  messages?: { router: MessageRouter; signer: Signer };
 }
 
 class Refusal extends Error {
@@ -324,6 +329,30 @@ export class Gateway {
           message: req.message,
         });
         return null;
+      }
+      case "identity":
+        return { did: agent.id, name: agent.name, ring: agent.ring };
+      case "messages.send": {
+        const m = this.opts.messages;
+        const size = canonicalJson(req.payload ?? null).length;
+        if (size > MAX_PAYLOAD) {
+          throw new Refusal("invalid", `payload larger than ${MAX_PAYLOAD} characters`);
+        }
+        await this.#decide({
+          path: "sdk",
+          action: "message.send",
+          resource: req.to,
+          args: { bytes: size },
+        });
+        if (!m) throw new Refusal("failed", "this host does not route messages");
+        await m.router.send(m.signer, req.to, req.payload ?? null);
+        return null;
+      }
+      case "messages.receive": {
+        const m = this.opts.messages;
+        await this.#decide({ path: "sdk", action: "message.receive", resource: "inbox" });
+        if (!m) return null;
+        return await m.router.receive(agent.id, req.timeoutMs, signal);
       }
     }
   }
