@@ -1,0 +1,19 @@
+/**
+ * Trust: scores 0..1000 in five tiers from host facts, decay, tier → ring.
+ * @module
+ */
+export {
+  applyEvent,
+  decayed,
+  DEFAULT_TRUST,
+  REVOKE_BELOW,
+  ringFor,
+  type Tier,
+  TIER_MAX_RING,
+  tierOf,
+  TRUST_START,
+  type TrustConfig,
+  TrustEvent,
+  type TrustState,
+  WEIGHTS,
+} from "./score.ts";
