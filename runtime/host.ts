@@ -9,6 +9,9 @@ import type { CompiledPolicy } from "../governance/mod.ts";
 import { type Signer, signerFromKeyPair } from "../governance/identity/mod.ts";
 import { MessageRouter } from "./messages/router.ts";
 import { servePeer } from "./server/peer.ts";
+import { REVOKE_BELOW, ringFor } from "../governance/trust/mod.ts";
+import type { TrustService } from "./trust/service.ts";
+import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
   type Ring,
   type RingCeiling,
@@ -63,6 +66,7 @@ export interface AgentSpec {
 export type HostEvent =
   | GatewayEvent
   | { type: "start"; agent: string; id: string; pid: number; ring: number }
+  | { type: "restart"; agent: string; id: string; pid: number; ring: number }
   | { type: "kill"; agent: string; reason: string; latencyMs?: number }
   | { type: "exit"; agent: string; code: number; signal: string | null; killed: string | null };
 
@@ -93,6 +97,8 @@ export interface HostOptions {
   killOnDenials?: { count: number; windowMs: number } | null;
   /** Directory for sockets, caches and default workspaces (a temp dir by default). */
   stateDir?: string;
+  /** Trust scores: events from decisions and kills move them; tiers demote rings. */
+  trust?: TrustService;
   /** Peer hosts (base URLs of their peer endpoints) for messages to agents not on this host. */
   peers?: string[];
   /** Deno executable for agents (this one by default). */
@@ -111,6 +117,8 @@ export class AgentHandle {
   /** Resolves when the process has exited and the host has cleaned up. */
   readonly exited: Promise<AgentExit>;
   killReason: string | null = null;
+  /** When the host restarted this agent (a trust demotion), the handle of the new process. */
+  replacedBy: AgentHandle | null = null;
   #resolveExit!: (e: AgentExit) => void;
 
   constructor(
@@ -144,6 +152,10 @@ export class AgentHandle {
 
 interface Running {
   handle: AgentHandle;
+  spec: AgentSpec;
+  signer: Signer;
+  /** The ring the operator assigned (trust never promotes above it, nor into 0/1). */
+  assigned: number;
   broker: BrokerServer;
   gateway: Gateway;
   unwatch: () => void;
@@ -157,6 +169,8 @@ export class AgentHost {
   readonly audit: AuditLog;
   /** Signed agent-to-agent messages (local mailboxes and peer hosts). */
   readonly messages: MessageRouter;
+  /** Trust scores (when the host keeps them). */
+  readonly trust: TrustService | undefined;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
   readonly #opts: HostOptions;
@@ -171,6 +185,8 @@ export class AgentHost {
     this.audit = opts.audit ?? new AuditLog(opts.auditPath, { signer: opts.signer });
     this.governor = new Governor(opts.policy, opts.rings, this.audit);
     this.messages = new MessageRouter(this.governor, { peers: opts.peers });
+    this.trust = opts.trust;
+    if (this.trust) this.audit.subscribe((e) => queueMicrotask(() => this.#trustEvent(e)));
     this.tools = opts.tools ?? new ToolRegistry();
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
@@ -212,6 +228,10 @@ export class AgentHost {
 
   /** Start an agent. */
   async start(spec: AgentSpec): Promise<AgentHandle> {
+    return await this.#start(spec, undefined, spec.ring ?? 2);
+  }
+
+  async #start(spec: AgentSpec, reuse: Signer | undefined, assigned: number): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
     const module = resolve(spec.module);
     try {
@@ -226,20 +246,28 @@ export class AgentHost {
     const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
     Deno.mkdirSync(workspace, { recursive: true });
     const ring = spec.ring ?? 2;
-    const signer = this.#opts.keystore
-      ? await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)
-      : await newAgentSigner();
+    const signer = reuse ??
+      (this.#opts.keystore
+        ? await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)
+        : await newAgentSigner());
     const id = signer.did;
     const ref: AgentRef = {
       id,
       name,
       ring,
-      trust: spec.trust ?? 500,
+      trust: spec.trust ?? this.trust?.score(signer.did) ?? 500,
       labels: spec.labels ?? {},
       workspace: Deno.realPathSync(workspace),
       code: Deno.realPathSync(dirname(module)),
       sdk: Deno.realPathSync(SDK_DIR),
     };
+    if (this.trust && ref.trust < REVOKE_BELOW) {
+      throw new Error(
+        `cannot start agent ${name}: trust revoked (score ${
+          Math.round(ref.trust)
+        } < ${REVOKE_BELOW})`,
+      );
+    }
     const brokerSocket = join(dir, "b.sock");
     const sdkSocket = join(dir, "s.sock");
     const importMap = join(dir, "import_map.json");
@@ -331,6 +359,9 @@ export class AgentHost {
     const handle = new AgentHandle(ref, child, this);
     const running: Running = {
       handle,
+      spec,
+      signer,
+      assigned,
       broker,
       gateway,
       unwatch: () => {},
@@ -429,6 +460,75 @@ export class AgentHost {
       });
     }
     return await r.handle.exited;
+  }
+
+  /** Turn an audited fact into a trust event; demote, restart or revoke as the score says. */
+  #trustEvent(e: AuditEntry): void {
+    const trust = this.trust!;
+    const r = this.#agents.get(e.agent.id);
+    if (!r) return;
+    let event: Record<string, unknown> | null = null;
+    const at = Date.parse(e.ts);
+    if (
+      e.path === "host" && e.action === "agent.kill" && !e.reason.startsWith("kill switch: demoted")
+    ) {
+      event = { type: "killed", at };
+    } else if (e.path === "broker" || e.path === "sdk") {
+      if (e.effect === "allow") event = { type: "allowed", at };
+      else if (e.effect === "deny") {
+        const severity = e.rule
+          ? this.governor.policy.rules.find((x) => x.id === e.rule)?.severity
+          : undefined;
+        event = severity ? { type: "violation", severity, at } : { type: "denied", at };
+      }
+    }
+    if (!event) return;
+    const { before, after } = trust.record(r.handle.id, event);
+    const ref = r.handle.ref;
+    ref.trust = after;
+    if (r.killedAt !== null) return;
+    if (after < REVOKE_BELOW) {
+      this.kill(r.handle.id, `trust revoked: score ${Math.round(after)} < ${REVOKE_BELOW}`);
+      return;
+    }
+    const ring = ringFor(ref.ring, r.assigned, before, after);
+    if (ring === ref.ring) return;
+    const from = ref.ring;
+    const flagsBefore = JSON.stringify(this.#opts.rings.doc.rings[from as Ring]);
+    ref.ring = ring; // the next decision already uses the new ceiling
+    this.governor.record(ref, { path: "host", action: "trust.ring", resource: String(ring) }, {
+      effect: ring > from ? "deny" : "allow",
+      rule: null,
+      reason: `trust ${Math.round(before)} -> ${Math.round(after)}: ring ${from} -> ${ring}`,
+    });
+    if (JSON.stringify(this.#opts.rings.doc.rings[ring as Ring]) !== flagsBefore) {
+      this.#restart(r, ring);
+    }
+  }
+
+  /** Restart an agent's process at another ring (same identity, workspace and spec). */
+  async #restart(r: Running, ring: number): Promise<void> {
+    const { spec, signer, assigned } = r;
+    await this.kill(
+      r.handle.id,
+      `demoted to ring ${ring}, restarting with the lower ceiling`,
+    );
+    if (this.#closed) return;
+    try {
+      const next = await this.#start(
+        { ...spec, ring: ring as Ring, workspace: r.handle.ref.workspace },
+        signer,
+        assigned,
+      );
+      r.handle.replacedBy = next;
+      this.#emit({ type: "restart", agent: next.name, id: next.id, pid: next.pid, ring });
+    } catch (e) {
+      this.#emit({
+        type: "kill",
+        agent: r.handle.name,
+        reason: `restart failed: ${(e as Error).message}`,
+      });
+    }
   }
 
   /** Serve the host-to-host message endpoint on loopback; returns its URL. */

@@ -1,0 +1,94 @@
+/** Trust scores per agent did, persisted in a JSON file so they survive host restarts. */
+import { dirname } from "node:path";
+import {
+  applyEvent,
+  decayed,
+  DEFAULT_TRUST,
+  TRUST_START,
+  type TrustConfig,
+  type TrustState,
+} from "../../governance/trust/mod.ts";
+
+interface StoreFile {
+  v: 1;
+  agents: Record<string, TrustState>;
+}
+
+export class TrustService {
+  readonly path: string | undefined;
+  readonly config: TrustConfig;
+  #scores = new Map<string, TrustState>();
+  #dirty = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(path?: string, config: TrustConfig = DEFAULT_TRUST) {
+    this.path = path;
+    this.config = config;
+    if (!path) return;
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    let file: StoreFile;
+    try {
+      file = JSON.parse(text);
+    } catch {
+      throw new Error(`${path}: the trust store is not valid JSON`);
+    }
+    for (const [did, s] of Object.entries(file.agents ?? {})) {
+      if (Number.isFinite(s?.score) && Number.isFinite(s?.at) && s.score >= 0 && s.score <= 1000) {
+        this.#scores.set(did, { score: s.score, at: s.at });
+      } else throw new Error(`${path}: corrupt trust entry for ${did}`);
+    }
+  }
+
+  /** The current (decayed) score of an agent; new agents start at 500. */
+  score(did: string, now = Date.now()): number {
+    const s = this.#scores.get(did);
+    return s ? decayed(s, now, this.config) : TRUST_START;
+  }
+
+  /** Set a score (an operator's action). */
+  set(did: string, score: number, now = Date.now()): void {
+    if (!Number.isFinite(score) || score < 0 || score > 1000) {
+      throw new Error("a trust score is 0..1000");
+    }
+    this.#scores.set(did, { score, at: now });
+    this.#changed();
+  }
+
+  /** Apply an event (validated); returns the scores before and after. */
+  record(did: string, event: unknown): { before: number; after: number } {
+    const at = (event as { at?: number })?.at ?? Date.now();
+    const prior = this.#scores.get(did) ?? { score: TRUST_START, at };
+    const before = decayed(prior, at, this.config);
+    const next = applyEvent(prior, event, this.config);
+    this.#scores.set(did, next);
+    this.#changed();
+    return { before, after: next.score };
+  }
+
+  #changed(): void {
+    this.#dirty = true;
+    if (this.path && this.#timer === null) {
+      this.#timer = setTimeout(() => this.save(), 200);
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  /** Write the store atomically (0600). */
+  save(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (!this.path || !this.#dirty) return;
+    const file: StoreFile = { v: 1, agents: Object.fromEntries(this.#scores) };
+    Deno.mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.${Deno.pid}.tmp`;
+    Deno.writeTextFileSync(tmp, JSON.stringify(file) + "\n", { mode: 0o600 });
+    Deno.renameSync(tmp, this.path);
+    this.#dirty = false;
+  }
+}
