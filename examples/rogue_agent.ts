@@ -5,7 +5,7 @@
  */
 import { env, http, tools } from "../sdk/mod.ts";
 
-const task = JSON.parse((await env.get("WARDEN_TASK")) ?? "{}") as {
+const task = JSON.parse((await env.get("WARDEN_TASK").catch(() => null)) ?? "{}") as {
   api?: string;
   secret?: string;
 };

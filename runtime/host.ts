@@ -33,6 +33,7 @@ import { landlockSandbox } from "./supervisor/sandbox/build.ts";
 import { killGroup, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
 import { Watchdog } from "./supervisor/watchdog.ts";
 
+const RESTART_REASON = "demoted to ring";
 const SDK_DIR = new URL("../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 const BOOTSTRAP = new URL("./supervisor/bootstrap.ts", import.meta.url).pathname;
 const BOOTSTRAP_DIR = dirname(BOOTSTRAP);
@@ -119,6 +120,9 @@ export class AgentHandle {
   killReason: string | null = null;
   /** When the host restarted this agent (a trust demotion), the handle of the new process. */
   replacedBy: AgentHandle | null = null;
+  /** Resolves after exit: the restarted agent's handle, or null when it was not restarted. */
+  readonly next: Promise<AgentHandle | null>;
+  #resolveNext!: (h: AgentHandle | null) => void;
   #resolveExit!: (e: AgentExit) => void;
 
   constructor(
@@ -127,6 +131,7 @@ export class AgentHandle {
     readonly host: AgentHost,
   ) {
     this.exited = new Promise((r) => (this.#resolveExit = r));
+    this.next = new Promise((r) => (this.#resolveNext = r));
   }
 
   get id(): string {
@@ -147,6 +152,13 @@ export class AgentHandle {
   /** @internal */
   _exit(e: AgentExit): void {
     this.#resolveExit(e);
+    if (!e.killed?.startsWith(RESTART_REASON)) this.#resolveNext(null);
+  }
+
+  /** @internal */
+  _next(h: AgentHandle | null): void {
+    this.replacedBy = h;
+    this.#resolveNext(h);
   }
 }
 
@@ -520,9 +532,10 @@ export class AgentHost {
         signer,
         assigned,
       );
-      r.handle.replacedBy = next;
+      r.handle._next(next);
       this.#emit({ type: "restart", agent: next.name, id: next.id, pid: next.pid, ring });
     } catch (e) {
+      r.handle._next(null);
       this.#emit({
         type: "kill",
         agent: r.handle.name,

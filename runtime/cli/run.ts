@@ -12,12 +12,13 @@ import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost } from "../host.ts";
 import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
+import { TrustService } from "../trust/service.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
-       [--kill-after-denials N] [--json] [--verbose]`;
+       [--kill-after-denials N] [--trust FILE] [--json] [--verbose]`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
         workspace: { type: "string" },
         audit: { type: "string" },
         keystore: { type: "string" },
+        trust: { type: "string" },
         timeout: { type: "string" },
         cpu: { type: "string" },
         memory: { type: "string" },
@@ -87,10 +89,12 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  let signer, keystore;
+  let signer, keystore, trust;
   try {
-    keystore = new Keystore(o.keystore ?? defaultKeystoreDir());
+    const dir = o.keystore ?? defaultKeystoreDir();
+    keystore = new Keystore(dir, Deno.env.get("WARDEN_KEY_PASSPHRASE"));
     if (o.audit) signer = await keystore.signer("host");
+    if (o.trust) trust = new TrustService(o.trust);
   } catch (e) {
     fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
   }
@@ -100,6 +104,7 @@ async function main(): Promise<number> {
     auditPath: o.audit,
     signer,
     keystore,
+    trust,
     tools: registerBuiltinTools(new ToolRegistry()),
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     onEvent: (e) => {
@@ -128,14 +133,29 @@ async function main(): Promise<number> {
     fail(e instanceof Error ? e.message : String(e), 1);
   }
   const enc = new TextEncoder();
-  const out = pipeLines(handle.process.stdout, (l) => Deno.stdout.writeSync(enc.encode(l + "\n")));
-  const err = pipeLines(handle.process.stderr, (l) => Deno.stderr.writeSync(enc.encode(l + "\n")));
-  const onSignal = () => handle.kill("operator interrupt (SIGINT)");
+  const onSignal = () => current.kill("operator interrupt (SIGINT)");
   Deno.addSignalListener("SIGINT", onSignal);
-  const exit = await handle.exited;
-  await Promise.all([out, err]);
+  // Follow the agent through trust demotions (the host restarts it under the lower ceiling).
+  let current = handle;
+  let exit;
+  while (true) {
+    const out = pipeLines(
+      current.process.stdout,
+      (l) => Deno.stdout.writeSync(enc.encode(l + "\n")),
+    );
+    const err = pipeLines(
+      current.process.stderr,
+      (l) => Deno.stderr.writeSync(enc.encode(l + "\n")),
+    );
+    exit = await current.exited;
+    await Promise.all([out, err]);
+    const next = await current.next;
+    if (!next) break;
+    current = next;
+  }
   Deno.removeSignalListener("SIGINT", onSignal);
   await host.close();
+  trust?.save();
   return exit.code;
 }
 

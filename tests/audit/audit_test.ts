@@ -79,7 +79,7 @@ Deno.test("every tamper class is detected and the first bad entry is named", asy
       17,
       /truncated: .* covers 20 entries, the log has 17/,
     ],
-    ["not JSON", (l) => (l[4] = "{oops", l), 4, /entry 4 is bad: not valid JSON/],
+    ["not JSON", (l) => (l[4] = "{oops", l), 4, /entry 4 is bad: not an audit entry/],
   ];
   for (const [name, edit, bad, msg] of cases) {
     const t = await makeLog();

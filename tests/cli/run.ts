@@ -12,14 +12,18 @@ export function wardenHome(): string {
 }
 
 /** Run `deno <args>` from the repository root, optionally feeding stdin. */
-export async function runDeno(args: string[], stdin?: string): Promise<Ran> {
+export async function runDeno(
+  args: string[],
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<Ran> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args,
     cwd: new URL("../../", import.meta.url).pathname,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", WARDEN_HOME: wardenHome() },
+    env: { NO_COLOR: "1", WARDEN_HOME: wardenHome(), ...env },
   });
   const child = cmd.spawn();
   if (stdin !== undefined) {

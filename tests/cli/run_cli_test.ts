@@ -14,7 +14,19 @@ Deno.test("run: a benign agent exits 0 and its stdout is streamed", async () => 
 Deno.test("run: the rogue agent is denied everything, killed on --timeout (137), audited to --audit", async () => {
   const dir = await Deno.makeTempDir();
   const audit = `${dir}/audit.jsonl`;
-  const r = await run("examples/rogue_agent.ts", "--timeout", "2000", "--audit", audit);
+  // A fresh WARDEN_HOME: trust persists, and a rogue that already burned it would be refused.
+  const home = { WARDEN_HOME: await Deno.makeTempDir() };
+  const args = [
+    "task",
+    "-q",
+    "run",
+    "examples/rogue_agent.ts",
+    "--timeout",
+    "2000",
+    "--audit",
+    audit,
+  ];
+  const r = await runDeno(args, undefined, home);
   assertEquals(r.code, 137, r.stderr);
   if (r.stdout.includes("SUCCEEDED")) throw new Error(r.stdout);
   for (
@@ -75,4 +87,19 @@ Deno.test("demo: runs both example agents and checks its own summary", async () 
   ) {
     if (!r.stdout.includes(s)) throw new Error(`missing "${s}" in demo output`);
   }
+});
+
+Deno.test("run --trust: the rogue is demoted at its first denial, restarted at ring 3, and refused next time", async () => {
+  const dir = await Deno.makeTempDir();
+  const args = ["examples/rogue_agent.ts", "--timeout", "3000", "--trust", `${dir}/trust.json`];
+  const r = await run(...args);
+  if (!r.stderr.includes("trust.ring 3") || !r.stderr.includes("ring 2 -> 3")) {
+    throw new Error(r.stderr);
+  }
+  if (!r.stderr.includes("ring ceiling: ring 3 does not allow")) throw new Error(r.stderr);
+  assertEquals(r.code, 137, r.stderr);
+  const again = await run(...args);
+  assertEquals(again.code, 1, again.stderr);
+  if (!again.stderr.includes("trust revoked")) throw new Error(again.stderr);
+  await Deno.remove(dir, { recursive: true });
 });
