@@ -33,9 +33,19 @@ export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 }
 
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) NIBBLE["0123456789abcdef".charCodeAt(i)] = i;
+
+/** Lowercase hex to bytes; throws on anything else. */
 export function unhex(s: string): Uint8Array {
-  if (s.length % 2 !== 0 || !/^[0-9a-f]*$/.test(s)) throw new Error("not lowercase hex");
-  return new Uint8Array(Buffer.from(s, "hex"));
+  if (s.length % 2 !== 0) throw new Error("not lowercase hex");
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = NIBBLE[s.charCodeAt(2 * i)] ?? -1, lo = NIBBLE[s.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new Error("not lowercase hex");
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
 }
 
 /**

@@ -20,7 +20,6 @@ import {
   unhex,
 } from "../../governance/audit/mod.ts";
 import type { Signer } from "../../governance/identity/mod.ts";
-import { Buffer } from "node:buffer";
 
 /** Listener for entries as they are appended (console, SSE, trust…). */
 export type AuditListener = (entry: AuditEntry) => void;
@@ -119,7 +118,7 @@ export class AuditLog {
       this.recent.splice(0, this.recent.length - this.#keep);
     }
     if (this.#file) {
-      this.#tree.append(Buffer.from(entry.hash, "hex"));
+      this.#tree.append(unhex(entry.hash));
       this.#queue.push(line);
       if (!this.#scheduled) {
         this.#scheduled = true;

@@ -24,6 +24,11 @@ export interface VerifyResult {
   problem: string | null;
 }
 
+/** Read a text file (as bytes, then one UTF-8 decode: faster than readTextFileSync on big logs). */
+function readText(path: string): string {
+  return new TextDecoder().decode(Deno.readFileSync(path));
+}
+
 function lines(text: string): string[] {
   const l = text.split("\n");
   if (l[l.length - 1] === "") l.pop();
@@ -42,7 +47,7 @@ export async function verifyLog(path: string, key?: string): Promise<VerifyResul
     problem: null,
   };
   const fail = (firstBad: number | null, problem: string) => ({ ...res, firstBad, problem });
-  const raw = lines(Deno.readTextFileSync(path));
+  const raw = lines(readText(path));
   res.entries = raw.length;
   const chain = verifyLines(raw);
   const chainBad: number | null = chain.bad >= 0 ? chain.bad : null;
