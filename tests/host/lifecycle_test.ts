@@ -57,8 +57,11 @@ Deno.test("policy trigger: N denials within a window kill the agent", async () =
 });
 
 Deno.test("when the host dies, its agents die too (no orphaned busy loops)", async () => {
+  // The killed host cannot clean up its state directory: give it a TMPDIR this test removes.
+  const tmp = await Deno.makeTempDir();
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "runtime/cli/run.ts", agent("spin"), "--json"],
+    env: { TMPDIR: tmp },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -77,6 +80,7 @@ Deno.test("when the host dies, its agents die too (no orphaned busy loops)", asy
   if (pid === 0) throw new Error("agent never started");
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   assertEquals(alive(pid), false);
+  await Deno.remove(tmp, { recursive: true });
 });
 
 Deno.test("without the kernel sandbox, a workspace with a symlink leading out is refused", async () => {
