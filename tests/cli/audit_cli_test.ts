@@ -37,7 +37,7 @@ Deno.test("durability: kill -9 of the host loses no acknowledged decision", asyn
   const log = `${dir}/audit.jsonl`;
   const host = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "runtime/cli/run.ts", "tests/cli/agents/acker.ts", "--audit", log],
-    env: { WARDEN_HOME: wardenHome() },
+    env: { WARDEN_HOME: wardenHome(), TMPDIR: dir }, // the killed host leaves its state in `dir`
     stdout: "piped",
     stderr: "null",
   }).spawn();

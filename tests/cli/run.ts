@@ -8,7 +8,12 @@ export interface Ran {
 let home: string | undefined;
 /** A per-test-run WARDEN_HOME, so tests never touch the operator's keystore. */
 export function wardenHome(): string {
-  return home ??= Deno.makeTempDirSync({ prefix: "warden-home-" });
+  if (home === undefined) {
+    const dir = Deno.makeTempDirSync({ prefix: "warden-home-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    home = dir;
+  }
+  return home;
 }
 
 /** Run `deno <args>` from the repository root, optionally feeding stdin. */
