@@ -25,7 +25,11 @@ export interface Mapped {
   args: Record<string, unknown>;
 }
 
-/** Resolve symlinks: the real path of the longest existing prefix, plus the rest. */
+/**
+ * Resolve symlinks: the real path of the longest existing prefix, plus the rest. Synchronous
+ * on purpose: these are in-kernel path lookups of a few microseconds, while Deno's async fs
+ * ops hop through a thread pool (measured: the broker check went from 133 µs to 244 µs p50).
+ */
 export function realPath(path: string): string {
   let head = normalize(path);
   const tail: string[] = [];
