@@ -11,6 +11,9 @@ import { MessageRouter } from "./messages/router.ts";
 import { servePeer } from "./server/peer.ts";
 import { REVOKE_BELOW, ringFor } from "../governance/trust/mod.ts";
 import type { TrustService } from "./trust/service.ts";
+import { SagaOrchestrator } from "./saga/orchestrator.ts";
+import { FileSagaJournal, journalPath, type SagaJournal } from "./saga/journal.ts";
+import { registryExecutor } from "./saga/tools.ts";
 import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
   type Ring,
@@ -100,6 +103,8 @@ export interface HostOptions {
   stateDir?: string;
   /** Trust scores: events from decisions and kills move them; tiers demote rings. */
   trust?: TrustService;
+  /** Where sagas are journaled (a file journal in the state directory by default). */
+  sagaJournal?: SagaJournal;
   /** Peer hosts (base URLs of their peer endpoints) for messages to agents not on this host. */
   peers?: string[];
   /** Deno executable for agents (this one by default). */
@@ -183,6 +188,8 @@ export class AgentHost {
   readonly messages: MessageRouter;
   /** Trust scores (when the host keeps them). */
   readonly trust: TrustService | undefined;
+  /** Saga orchestration over a durable journal (`<stateDir>/sagas.jsonl` by default). */
+  readonly sagas: SagaOrchestrator;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
   readonly #opts: HostOptions;
@@ -202,6 +209,11 @@ export class AgentHost {
     this.tools = opts.tools ?? new ToolRegistry();
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    this.sagas = new SagaOrchestrator({
+      journal: opts.sagaJournal ?? new FileSagaJournal(journalPath(this.stateDir)),
+      governor: this.governor,
+      execute: registryExecutor(this.tools),
+    });
     const kod = opts.killOnDenials;
     if (kod) {
       this.governor.onDeny((agent) => {
@@ -308,6 +320,7 @@ export class AgentHost {
       onEvent: (e) => this.#emit(e),
       onViolation: (why) => this.kill(id, `protocol violation: ${why}`),
       messages: { router: this.messages, signer },
+      sagas: this.sagas,
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
     const deno = this.#opts.deno ?? Deno.execPath();
@@ -452,6 +465,7 @@ export class AgentHost {
       killGroup(r.handle.pid);
       r.gateway.close();
       r.broker.close();
+      this.sagas.abortAgent(id, `agent killed: ${reason}`);
       this.governor.record(r.handle.ref, {
         path: "host",
         action: "agent.kill",
@@ -485,6 +499,11 @@ export class AgentHost {
       e.path === "host" && e.action === "agent.kill" && !e.reason.startsWith("kill switch: demoted")
     ) {
       event = { type: "killed", at };
+    } else if (
+      e.path === "host" && e.action === "saga.end" &&
+      (e.saga as { event?: string } | undefined)?.event === "completed"
+    ) {
+      event = { type: "saga_completed", at };
     } else if (e.path === "broker" || e.path === "sdk") {
       if (e.effect === "allow") event = { type: "allowed", at };
       else if (e.effect === "deny") {
@@ -542,6 +561,14 @@ export class AgentHost {
         reason: `restart failed: ${(e as Error).message}`,
       });
     }
+  }
+
+  /**
+   * Resume the sagas a previous host left open (after a crash): forward where they were going
+   * forward, compensating where they were compensating. Call once at start.
+   */
+  resumeSagas(): Promise<unknown[]> {
+    return this.sagas.resume();
   }
 
   /** Serve the host-to-host message endpoint on loopback; returns its URL. */

@@ -92,3 +92,29 @@ export const messages = {
 export async function identity(): Promise<{ did: string; name: string; ring: number }> {
   return (await call("identity", {})) as { did: string; name: string; ring: number };
 }
+
+/** One step of a saga: an action and the compensation that undoes it (both tool calls). */
+export interface SagaStepSpec {
+  name: string;
+  action: { tool: string; args?: Record<string, unknown> };
+  compensation: { tool: string; args?: Record<string, unknown> };
+  retry?: { attempts: number; baseMs: number; maxMs: number; nonRetryable?: string[] };
+  timeoutMs?: number;
+}
+
+/** How a saga ended. */
+export interface SagaOutcome {
+  id: string;
+  status: "completed" | "compensated" | "failed" | "needs_attention" | "running" | "compensating";
+  reason: string | null;
+  steps: { name: string; status: string; result: unknown }[];
+}
+
+/** Sagas run by the host: all steps, or the completed ones compensated in reverse order. */
+export const sagas = {
+  async run(
+    definition: { name: string; steps: SagaStepSpec[]; timeoutMs?: number },
+  ): Promise<SagaOutcome> {
+    return (await call("saga.run", { definition })) as SagaOutcome;
+  },
+};

@@ -49,6 +49,7 @@ export const SdkRequest = z.discriminatedUnion("op", [
     timeoutMs: z.number().int().min(0).max(300_000).default(0),
   }),
   z.strictObject({ id: Id, op: z.literal("identity") }),
+  z.strictObject({ id: Id, op: z.literal("saga.run"), definition: z.unknown() }),
   z.strictObject({ id: Id, op: z.literal("emit"), output: z.unknown() }),
   z.strictObject({
     id: Id,

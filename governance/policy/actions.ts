@@ -15,6 +15,7 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "sys": "name",
   "import": "url",
   "tool.call": "name",
+  "saga.run": "name",
   "message.send": "name",
   "message.receive": "name",
   "output.emit": "name",

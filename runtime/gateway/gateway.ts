@@ -20,6 +20,8 @@ import type { AgentRef, Ask, Governor, Ruling } from "../governor.ts";
 import { canonicalJson } from "../../governance/audit/mod.ts";
 import type { Signer } from "../../governance/identity/mod.ts";
 import { MAX_PAYLOAD, type MessageRouter } from "../messages/router.ts";
+import { SagaDefinition } from "../../governance/saga/mod.ts";
+import type { SagaOrchestrator } from "../saga/orchestrator.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -63,6 +65,8 @@ export interface GatewayOptions {
   onViolation?: (why: string) => void;
   /** Agent-to-agent messages, signed with this agent's key (held by the host). */
   messages?: { router: MessageRouter; signer: Signer };
+  /** Runs sagas for this agent (each step and compensation decided as a tool call). */
+  sagas?: SagaOrchestrator;
 }
 
 class Refusal extends Error {
@@ -332,6 +336,34 @@ export class Gateway {
       }
       case "identity":
         return { did: agent.id, name: agent.name, ring: agent.ring };
+      case "saga.run": {
+        const def = SagaDefinition.safeParse(req.definition);
+        if (!def.success) {
+          const i = def.error.issues[0];
+          throw new Refusal(
+            "invalid",
+            `invalid saga: ${i.path.join(".") || "definition"}: ${i.message}`,
+          );
+        }
+        await this.#decide({
+          path: "sdk",
+          action: "saga.run",
+          resource: def.data.name,
+          args: { steps: def.data.steps.map((st) => st.action.tool) },
+        });
+        if (!this.opts.sagas) throw new Refusal("failed", "this host does not run sagas");
+        const s = await this.opts.sagas.run(agent, def.data);
+        return {
+          id: s.id,
+          status: s.status,
+          reason: s.reason ?? null,
+          steps: s.steps.map((st, i) => ({
+            name: def.data.steps[i].name,
+            status: st.status,
+            result: st.result ?? null,
+          })),
+        };
+      }
       case "messages.send": {
         const m = this.opts.messages;
         const size = canonicalJson(req.payload ?? null).length;

@@ -1,0 +1,48 @@
+/**
+ * Idempotent test tools over a JSONL ledger file: every call appends a `call` line; the first
+ * call with a key appends an `effect` line, later calls with the same key have no effect.
+ * Shared by the crash child process and the test that resumes after it.
+ */
+import type { SagaExecute } from "../../runtime/saga/orchestrator.ts";
+
+/** One ledger line. */
+export interface LedgerLine {
+  event: "call" | "effect";
+  tool: string;
+  key: string;
+}
+
+/** Read a ledger file. */
+export function readLedger(path: string): LedgerLine[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch { /* no file yet */ }
+  return text.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+function write(path: string, line: LedgerLine): void {
+  const f = Deno.openSync(path, { append: true, create: true });
+  try {
+    f.writeSync(new TextEncoder().encode(JSON.stringify(line) + "\n"));
+    f.syncSync();
+  } finally {
+    f.close();
+  }
+}
+
+/** Tools that honour the idempotency key; `blockAfterEffect` tools then hang until aborted. */
+export function ledgerExecute(path: string, blockAfterEffect: string[] = []): SagaExecute {
+  return async (_agent, tool, _args, key, signal) => {
+    write(path, { event: "call", tool, key });
+    if (!readLedger(path).some((l) => l.event === "effect" && l.key === key)) {
+      write(path, { event: "effect", tool, key });
+    }
+    if (blockAfterEffect.includes(tool)) {
+      await new Promise((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+      );
+    }
+    return { key };
+  };
+}
