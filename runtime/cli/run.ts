@@ -13,6 +13,8 @@ import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost } from "../host.ts";
 import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { TrustService } from "../trust/service.ts";
+import { FileSagaJournal, journalPath } from "../saga/journal.ts";
+import { wardenHome } from "../state.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
     keystore,
     trust,
     tools: registerBuiltinTools(new ToolRegistry()),
+    sagaJournal: new FileSagaJournal(journalPath(wardenHome())),
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     onEvent: (e) => {
       if (o.json) console.error(JSON.stringify({ event: e }));
@@ -118,6 +121,10 @@ async function main(): Promise<number> {
     if (o.json) console.error(JSON.stringify({ decision: e }));
     else if (e.effect !== "allow" || o.verbose) console.error(describe(e));
   });
+  // Sagas a crashed host left open resume now (their tools are this host's tools).
+  host.resumeSagas().catch((e) =>
+    console.error(`warden: saga resume: ${e instanceof Error ? e.message : e}`)
+  );
   let handle;
   try {
     handle = await host.start({

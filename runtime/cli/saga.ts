@@ -4,12 +4,13 @@
  * `deno task saga retry <id> [--state DIR]` — resume a `needs_attention` saga's compensation:
  *   journals the retry; the host's orchestrator runs the compensation when it resumes open
  *   sagas (this CLI holds no tools to run it itself).
- * The state directory defaults to $WARDEN_STATE, else `.warden`. Exit 0, 1 on a failure, 2 on
- * bad usage.
+ * The state directory defaults to the one `deno task run` uses ($WARDEN_HOME, else
+ * ~/.local/state/warden). Exit 0, 1 on a failure, 2 on bad usage.
  */
 import { parseArgs } from "node:util";
 import { replay, type SagaState } from "../../governance/saga/mod.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
+import { wardenHome } from "../state.ts";
 
 const USAGE = `usage: deno task saga list [--state DIR]
        deno task saga show <id> [--state DIR]
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { values: o, positionals: [cmd, id, ...rest] } = parsed;
-  const state = o.state ?? Deno.env.get("WARDEN_STATE") ?? ".warden";
+  const state = o.state ?? wardenHome();
   const journal = new FileSagaJournal(journalPath(state));
   try {
     const sagas = replay(await journal.load());

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { b64url, type Signer, signerFromKeyPair, unb64url } from "../../governance/identity/mod.ts";
+import { wardenHome } from "../state.ts";
 
 interface KeyFile {
   v: 1;
@@ -15,13 +16,9 @@ interface KeyFile {
   kdf?: { salt: string; iterations: number; iv: string };
 }
 
-/** The default keystore directory: $WARDEN_HOME/keys, else $XDG_STATE_HOME/warden/keys. */
+/** The default keystore directory: <warden home>/keys (see runtime/state.ts). */
 export function defaultKeystoreDir(): string {
-  const home = Deno.env.get("WARDEN_HOME");
-  if (home) return join(home, "keys");
-  const state = Deno.env.get("XDG_STATE_HOME") ??
-    join(Deno.env.get("HOME") ?? "/tmp", ".local", "state");
-  return join(state, "warden", "keys");
+  return join(wardenHome(), "keys");
 }
 
 async function aesKey(

@@ -4,7 +4,7 @@
  * local one, a JSONL file fsync'd on every append.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SagaRecord } from "../../governance/saga/mod.ts";
 
 /** Durable storage for saga records. `append` resolves only once the record is durable. */
@@ -66,6 +66,7 @@ export class FileSagaJournal implements SagaJournal {
 
   #open(): Deno.FsFile {
     if (this.#file) return this.#file;
+    Deno.mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const file = Deno.openSync(this.path, { read: true, write: true, create: true, mode: 0o600 });
     const bytes = Deno.readFileSync(this.path);
     const end = bytes.lastIndexOf(0x0a) + 1;
