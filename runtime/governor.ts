@@ -17,6 +17,8 @@ export interface AgentRef {
   workspace: string;
   code: string;
   sdk: string;
+  /** Declared capabilities (plugins): a second ceiling under the ring's. */
+  caps?: RingCeilings;
 }
 
 /** A request for the governor. */
@@ -91,7 +93,7 @@ export class Governor {
     let d: Decision;
     try {
       const req = this.request(agent, ask);
-      d = this.rings.check(req) ?? this.#policy.evaluate(req);
+      d = this.rings.check(req) ?? agent.caps?.check(req) ?? this.#policy.evaluate(req);
     } catch (e) {
       d = {
         effect: "deny",

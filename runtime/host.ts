@@ -16,11 +16,15 @@ import { FileSagaJournal, journalPath, type SagaJournal } from "./saga/journal.t
 import { registryExecutor } from "./saga/tools.ts";
 import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
+  type Capabilities,
+  capabilityCeiling,
   type Ring,
   type RingCeiling,
   type RingCeilings,
   ringFlags,
 } from "../governance/rings/mod.ts";
+import type { z } from "zod";
+import { PluginChannel } from "./plugins/channel.ts";
 import { AuditLog } from "./audit/log.ts";
 import type { Keystore } from "./identity/keystore.ts";
 import { BrokerServer } from "./broker/server.ts";
@@ -40,6 +44,7 @@ const RESTART_REASON = "demoted to ring";
 const SDK_DIR = new URL("../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 const BOOTSTRAP = new URL("./supervisor/bootstrap.ts", import.meta.url).pathname;
 const BOOTSTRAP_DIR = dirname(BOOTSTRAP);
+const PLUGIN_BOOTSTRAP = new URL("./supervisor/plugin_bootstrap.ts", import.meta.url).pathname;
 
 /** How to run one agent. */
 export interface AgentSpec {
@@ -63,6 +68,8 @@ export interface AgentSpec {
   heapMb?: number;
   /** Where the agent's stdout and stderr go (default: piped to the handle). */
   stdio?: "piped" | "inherit" | "null";
+  /** Declared capabilities: a second ceiling under the ring's (plugins declare theirs). */
+  capabilities?: Capabilities;
   limits?: Partial<GatewayLimits>;
 }
 
@@ -255,7 +262,12 @@ export class AgentHost {
     return await this.#start(spec, undefined, spec.ring ?? 2);
   }
 
-  async #start(spec: AgentSpec, reuse: Signer | undefined, assigned: number): Promise<AgentHandle> {
+  async #start(
+    spec: AgentSpec,
+    reuse: Signer | undefined,
+    assigned: number,
+    plugin?: PluginChannel,
+  ): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
     const module = resolve(spec.module);
     try {
@@ -284,6 +296,9 @@ export class AgentHost {
       workspace: Deno.realPathSync(workspace),
       code: Deno.realPathSync(dirname(module)),
       sdk: Deno.realPathSync(SDK_DIR),
+      caps: spec.capabilities
+        ? capabilityCeiling(spec.capabilities, `capabilities of ${name}`)
+        : undefined,
     };
     if (this.trust && ref.trust < REVOKE_BELOW) {
       throw new Error(
@@ -321,6 +336,7 @@ export class AgentHost {
       onViolation: (why) => this.kill(id, `protocol violation: ${why}`),
       messages: { router: this.messages, signer },
       sagas: this.sagas,
+      plugin,
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
     const deno = this.#opts.deno ?? Deno.execPath();
@@ -349,7 +365,7 @@ export class AgentHost {
     try {
       child = spawnAgent({
         deno,
-        bootstrap: BOOTSTRAP,
+        bootstrap: plugin ? PLUGIN_BOOTSTRAP : BOOTSTRAP,
         agentUrl: pathToFileURL(module).href,
         sdkSocket,
         brokerSocket,
@@ -571,6 +587,50 @@ export class AgentHost {
     return this.sagas.resume();
   }
 
+  /**
+   * Load a verified plugin: decide `plugin.load`, start its process at its installed ring under
+   * its declared capabilities, and register its tools (`<plugin>.<tool>`, arguments validated by
+   * the manifest's schemas; each call decided as `tool.call` like any tool).
+   */
+  async loadPlugin(p: LoadablePlugin): Promise<AgentHandle> {
+    const loader: AgentRef = { ...HOST_AGENT, workspace: this.stateDir, code: p.dir, sdk: SDK_DIR };
+    const ruling = this.governor.decide(loader, {
+      path: "host",
+      action: "plugin.load",
+      resource: `${p.name}@${p.version}`,
+      args: { publisher: p.publisher, ring: p.ring },
+    });
+    if (ruling.effect !== "allow") {
+      throw new Error(`plugin ${p.name}@${p.version} not loaded: ${ruling.reason}`);
+    }
+    const names = Object.keys(p.tools).map((t) => `${p.name}.${t}`);
+    const taken = names.find((n) => this.tools.get(n));
+    if (taken) throw new Error(`plugin ${p.name}: tool ${taken} is already registered`);
+    const channel = new PluginChannel(p.name);
+    const handle = await this.#start(
+      {
+        module: p.entry,
+        name: `plugin-${p.name}`,
+        ring: p.ring as Ring,
+        capabilities: p.capabilities,
+        stdio: "null",
+      },
+      undefined,
+      p.ring,
+      channel,
+    );
+    handle.exited.then(() => channel.close());
+    for (const [tool, schema] of Object.entries(p.tools)) {
+      this.tools.register(`${p.name}.${tool}`, {
+        description: `${tool} from plugin ${p.name}@${p.version}`,
+        schema,
+        run: (args, ctx) =>
+          channel.call(tool, args as Record<string, unknown>, ctx.signal, ctx.idempotencyKey),
+      });
+    }
+    return handle;
+  }
+
   /** Serve the host-to-host message endpoint on loopback; returns its URL. */
   servePeer(port = 0): { url: string; shutdown: () => Promise<void> } {
     const p = servePeer(this.messages, { port });
@@ -639,6 +699,32 @@ function kernelRoots(
     : [denoDir, ...(c.write === false ? [] : expand(c.write))];
   return { readOnly, readWrite };
 }
+
+/** A verified plugin, ready to load (see runtime/plugins/). */
+export interface LoadablePlugin {
+  name: string;
+  version: string;
+  publisher: string;
+  /** Installed folder and absolute entry module path. */
+  dir: string;
+  entry: string;
+  ring: number;
+  capabilities: Capabilities;
+  /** Argument validators per tool. */
+  tools: Record<string, z.ZodType>;
+}
+
+/** The host itself as the subject of host-level decisions (plugin loading). */
+const HOST_AGENT: AgentRef = {
+  id: "host",
+  name: "host",
+  ring: 0,
+  trust: 1000,
+  labels: {},
+  workspace: "/",
+  code: "/",
+  sdk: "/",
+};
 
 /** A fresh in-memory Ed25519 identity (the host keeps the key; the agent never sees it). */
 async function newAgentSigner(): Promise<Signer> {

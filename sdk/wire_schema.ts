@@ -50,6 +50,19 @@ export const SdkRequest = z.discriminatedUnion("op", [
   }),
   z.strictObject({ id: Id, op: z.literal("identity") }),
   z.strictObject({ id: Id, op: z.literal("saga.run"), definition: z.unknown() }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("plugin.next"),
+    timeoutMs: z.number().int().min(0).max(300_000),
+  }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("plugin.result"),
+    callId: z.number().int().min(1),
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.string().max(65536).optional(),
+  }),
   z.strictObject({ id: Id, op: z.literal("emit"), output: z.unknown() }),
   z.strictObject({
     id: Id,

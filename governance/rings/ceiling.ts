@@ -114,9 +114,12 @@ function ringRules(ring: Ring, c: RingCeiling): Rule[] {
 export class RingCeilings {
   readonly doc: RingsDocument;
   readonly #policy: CompiledPolicy;
+  readonly #label: string;
 
-  constructor(doc: RingsDocument) {
+  /** `label` starts every denial's reason ("ring ceiling" for rings). */
+  constructor(doc: RingsDocument, label = "ring ceiling") {
     this.doc = doc;
+    this.#label = label;
     const rules = RINGS.flatMap((r) => ringRules(r, doc.rings[r]));
     const policy = {
       apiVersion: "warden/v1",
@@ -140,11 +143,43 @@ export class RingCeilings {
     return {
       effect: "deny",
       rule: null,
-      reason: `ring ceiling: ring ${String(r.agent?.ring)} does not allow ${String(r.action)} ${
-        JSON.stringify(String(r.resource)).slice(0, 200)
-      }`,
+      reason: `${this.#label}: ${
+        this.#label === "ring ceiling" ? `ring ${String(r.agent?.ring)}` : "it"
+      } does not allow ${String(r.action)} ${JSON.stringify(String(r.resource)).slice(0, 200)}`,
     };
   }
+}
+
+/** Declared capabilities: a partial ceiling; whatever is left out is not allowed. */
+export const Capabilities = RingCeiling.partial();
+export type Capabilities = z.infer<typeof Capabilities>;
+
+/**
+ * A second ceiling from declared capabilities (plugins): a request must pass both its ring's
+ * ceiling and this. Left-out keys allow nothing, except importing the process's own code.
+ */
+export function capabilityCeiling(caps: Capabilities, label: string): RingCeilings {
+  const full: RingCeiling = {
+    read: false,
+    write: false,
+    net: false,
+    env: false,
+    sys: false,
+    run: false,
+    ffi: false,
+    import: ["${code}"],
+    tools: false,
+    messages: false,
+    outputs: false,
+    plugins: false,
+    memory: false,
+    ...caps,
+  };
+  return new RingCeilings({
+    apiVersion: "warden/v1",
+    kind: "Rings",
+    rings: { 0: full, 1: full, 2: full, 3: full },
+  }, label);
 }
 
 /** Parse and compile a rings document; throws PolicyError with positions. */

@@ -3,6 +3,8 @@
  * @module
  */
 export {
+  Capabilities,
+  capabilityCeiling,
   compileRings,
   type Ring,
   RingCeiling,

@@ -22,6 +22,7 @@ import type { Signer } from "../../governance/identity/mod.ts";
 import { MAX_PAYLOAD, type MessageRouter } from "../messages/router.ts";
 import { SagaDefinition } from "../../governance/saga/mod.ts";
 import type { SagaOrchestrator } from "../saga/orchestrator.ts";
+import type { PluginChannel } from "../plugins/channel.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -67,6 +68,8 @@ export interface GatewayOptions {
   messages?: { router: MessageRouter; signer: Signer };
   /** Runs sagas for this agent (each step and compensation decided as a tool call). */
   sagas?: SagaOrchestrator;
+  /** Set when this process is a plugin: the host's tool calls for it. */
+  plugin?: PluginChannel;
 }
 
 class Refusal extends Error {
@@ -336,6 +339,16 @@ export class Gateway {
       }
       case "identity":
         return { did: agent.id, name: agent.name, ring: agent.ring };
+      case "plugin.next": {
+        // The plugin protocol is the host's own; ordinary agents cannot use it.
+        if (!this.opts.plugin) throw new Refusal("invalid", "not a plugin process");
+        return await this.opts.plugin.take(req.timeoutMs, signal);
+      }
+      case "plugin.result": {
+        if (!this.opts.plugin) throw new Refusal("invalid", "not a plugin process");
+        this.opts.plugin.settle(req.callId, req.ok, req.ok ? req.result : req.error);
+        return null;
+      }
       case "saga.run": {
         const def = SagaDefinition.safeParse(req.definition);
         if (!def.success) {
