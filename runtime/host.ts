@@ -592,7 +592,7 @@ export class AgentHost {
    * its declared capabilities, and register its tools (`<plugin>.<tool>`, arguments validated by
    * the manifest's schemas; each call decided as `tool.call` like any tool).
    */
-  async loadPlugin(p: LoadablePlugin): Promise<AgentHandle> {
+  async loadPlugin(p: PluginProcessSpec): Promise<AgentHandle> {
     const loader: AgentRef = { ...HOST_AGENT, workspace: this.stateDir, code: p.dir, sdk: SDK_DIR };
     const ruling = this.governor.decide(loader, {
       path: "host",
@@ -701,7 +701,7 @@ function kernelRoots(
 }
 
 /** A verified plugin, ready to load (see runtime/plugins/). */
-export interface LoadablePlugin {
+export interface PluginProcessSpec {
   name: string;
   version: string;
   publisher: string;

@@ -15,12 +15,13 @@ import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { TrustService } from "../trust/service.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { wardenHome } from "../state.ts";
+import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
-       [--kill-after-denials N] [--trust FILE] [--json] [--verbose]`;
+       [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--json] [--verbose]`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -57,6 +58,7 @@ async function main(): Promise<number> {
         audit: { type: "string" },
         keystore: { type: "string" },
         trust: { type: "string" },
+        plugin: { type: "string", multiple: true },
         timeout: { type: "string" },
         cpu: { type: "string" },
         memory: { type: "string" },
@@ -125,6 +127,14 @@ async function main(): Promise<number> {
   host.resumeSagas().catch((e) =>
     console.error(`warden: saga resume: ${e instanceof Error ? e.message : e}`)
   );
+  for (const name of o.plugin ?? []) {
+    try {
+      await loadInstalledPlugin(host, wardenHome(), name);
+    } catch (e) {
+      await host.close();
+      fail(e instanceof Error ? e.message : String(e), 1);
+    }
+  }
   let handle;
   try {
     handle = await host.start({

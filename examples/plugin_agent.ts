@@ -1,0 +1,10 @@
+/**
+ * Uses the signed `weather` plugin (examples/plugins/weather) through the host:
+ *   deno task plugin keygen acme && deno task plugin sign examples/plugins/weather --key acme
+ *   deno task plugin trust <did> --name acme && deno task plugin install examples/plugins/weather
+ *   deno task run examples/plugin_agent.ts --plugin weather
+ */
+import { tools } from "../sdk/mod.ts";
+
+const forecast = await tools.call("weather.forecast", { city: "Lisbon", days: 2 });
+console.log(JSON.stringify(forecast));
