@@ -36,6 +36,14 @@ export interface Ruling extends Decision {
   seq: number;
 }
 
+/** Chooses the policy per agent and observes decisions (see runtime/policy/delivery.ts). */
+export interface PolicyRouter {
+  /** The policy that decides for `agent` (null: the live one). */
+  policyFor(agent: AgentRef): CompiledPolicy | null;
+  /** Every policy decision, after it is made (`canary`: made by the candidate). */
+  observe(agent: AgentRef, request: Record<string, unknown>, d: Decision, canary: boolean): void;
+}
+
 /** Called after each deny (the host uses it for kill-on-denials). */
 export type DenyListener = (agent: AgentRef, ruling: Ruling, ask: Ask) => void;
 
@@ -63,6 +71,14 @@ export class Governor {
 
   onDeny(fn: DenyListener): void {
     this.#onDeny = fn;
+  }
+
+  /** Progressive delivery: which policy decides for an agent, and who watches decisions. */
+  #router: PolicyRouter | null = null;
+
+  /** Install (or remove) a policy router (canary selection and shadow evaluation). */
+  route(r: PolicyRouter | null): void {
+    this.#router = r;
   }
 
   /** Build the ActionRequest for an agent. */
@@ -93,7 +109,13 @@ export class Governor {
     let d: Decision;
     try {
       const req = this.request(agent, ask);
-      d = this.rings.check(req) ?? agent.caps?.check(req) ?? this.#policy.evaluate(req);
+      const ceiling = this.rings.check(req) ?? agent.caps?.check(req);
+      if (ceiling) d = ceiling;
+      else {
+        const policy = this.#router?.policyFor(agent) ?? this.#policy;
+        d = policy.evaluate(req);
+        this.#router?.observe(agent, req, d, policy !== this.#policy);
+      }
     } catch (e) {
       d = {
         effect: "deny",
