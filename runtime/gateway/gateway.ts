@@ -70,6 +70,14 @@ export interface GatewayOptions {
   sagas?: SagaOrchestrator;
   /** Set when this process is a plugin: the host's tool calls for it. */
   plugin?: PluginChannel;
+  /** Circuit breakers and SLO measurement around tool execution. */
+  toolGuard?: ToolGuard;
+}
+
+/** Wraps tool execution: may refuse fast (an open breaker) and sees every outcome. */
+export interface ToolGuard {
+  before(agent: AgentRef, tool: string): { ok: true } | { ok: false; reason: string };
+  after(agent: AgentRef, tool: string, durationMs: number, success: boolean): void;
 }
 
 class Refusal extends Error {
@@ -268,15 +276,42 @@ export class Gateway {
         }
         await this.#decide({ path: "sdk", action: "tool.call", resource: req.name, args: v.args });
         const tool = this.opts.tools.get(req.name)!;
-        return await withDeadline(signal, tool.timeoutMs ?? 30000, (both) =>
-          Promise.resolve(
-            tool.run(v.args, {
-              agentId: agent.id,
-              agentName: agent.name,
-              workspace: agent.workspace,
-              signal: both,
-            }),
-          ));
+        const guard = this.opts.toolGuard;
+        const gate = guard?.before(agent, req.name);
+        if (gate && !gate.ok) {
+          governor.record(agent, {
+            path: "sdk",
+            action: "tool.call",
+            resource: req.name,
+            args: v.args,
+          }, {
+            effect: "deny",
+            rule: null,
+            reason: gate.reason,
+          });
+          throw new Refusal("busy", gate.reason);
+        }
+        const started = performance.now();
+        try {
+          const result = await withDeadline(
+            signal,
+            tool.timeoutMs ?? 30000,
+            (both) =>
+              Promise.resolve(
+                tool.run(v.args, {
+                  agentId: agent.id,
+                  agentName: agent.name,
+                  workspace: agent.workspace,
+                  signal: both,
+                }),
+              ),
+          );
+          guard?.after(agent, req.name, performance.now() - started, true);
+          return result;
+        } catch (e) {
+          guard?.after(agent, req.name, performance.now() - started, false);
+          throw e;
+        }
       }
       case "fs.readText": {
         const real = resolveInWorkspace(agent.workspace, req.path);
