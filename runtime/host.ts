@@ -14,6 +14,9 @@ import type { TrustService } from "./trust/service.ts";
 import { SagaOrchestrator } from "./saga/orchestrator.ts";
 import { FileSagaJournal, journalPath, type SagaJournal } from "./saga/journal.ts";
 import { registryExecutor } from "./saga/tools.ts";
+import { type SreOptions, SreService } from "./sre/service.ts";
+import { PolicyDelivery } from "./policy/delivery.ts";
+import type { SloAction, SloStatus } from "../governance/sre/mod.ts";
 import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
   type Capabilities,
@@ -78,6 +81,7 @@ export type HostEvent =
   | GatewayEvent
   | { type: "start"; agent: string; id: string; pid: number; ring: number }
   | { type: "restart"; agent: string; id: string; pid: number; ring: number }
+  | { type: "alert"; slo: string; action: string; reason: string }
   | { type: "kill"; agent: string; reason: string; latencyMs?: number }
   | { type: "exit"; agent: string; code: number; signal: string | null; killed: string | null };
 
@@ -112,6 +116,8 @@ export interface HostOptions {
   trust?: TrustService;
   /** Where sagas are journaled (a file journal in the state directory by default). */
   sagaJournal?: SagaJournal;
+  /** SLOs, circuit breakers and chaos. */
+  sre?: SreOptions;
   /** Peer hosts (base URLs of their peer endpoints) for messages to agents not on this host. */
   peers?: string[];
   /** Deno executable for agents (this one by default). */
@@ -197,6 +203,10 @@ export class AgentHost {
   readonly trust: TrustService | undefined;
   /** Saga orchestration over a durable journal (`<stateDir>/sagas.jsonl` by default). */
   readonly sagas: SagaOrchestrator;
+  /** SLOs, error budgets, alerts, circuit breakers and chaos. */
+  readonly sre: SreService;
+  /** Progressive policy delivery: hot reload, shadow, canary, rollback. */
+  readonly delivery: PolicyDelivery;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
   readonly #opts: HostOptions;
@@ -216,6 +226,12 @@ export class AgentHost {
     this.tools = opts.tools ?? new ToolRegistry();
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    this.delivery = new PolicyDelivery(this.governor);
+    this.sre = new SreService(
+      opts.sre ?? {},
+      (slo, action, scope) => this.#sreAction(slo, action, scope),
+    );
+    this.audit.subscribe((e) => this.sre.observe(e));
     this.sagas = new SagaOrchestrator({
       journal: opts.sagaJournal ?? new FileSagaJournal(journalPath(this.stateDir)),
       governor: this.governor,
@@ -337,6 +353,7 @@ export class AgentHost {
       messages: { router: this.messages, signer },
       sagas: this.sagas,
       plugin,
+      toolGuard: this.sre,
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
     const deno = this.#opts.deno ?? Deno.execPath();
@@ -579,6 +596,54 @@ export class AgentHost {
     }
   }
 
+  /** Carry out an SLO's action on the agents in its scope (all agents for host SLOs). */
+  #sreAction(slo: SloStatus, action: SloAction, scope: { agent?: string; tool?: string }): void {
+    const targets = [...this.#agents.values()].filter((r) =>
+      r.killedAt === null && (!scope.agent || r.handle.name === scope.agent)
+    );
+    const why = `SLO ${slo.slo} breached (budget ${Math.round(100 * slo.budget.remaining)}% left)`;
+    const at = Date.now();
+    for (const r of targets) this.trust?.record(r.handle.id, { type: "slo_breach", at });
+    this.delivery.sloBreached(slo.slo);
+    this.governor.record(HOST_AGENT, {
+      path: "host",
+      action: `sre.${action.type}`,
+      resource: slo.slo,
+    }, {
+      effect: "deny",
+      rule: null,
+      reason: `${why}: ${action.type}${
+        targets.length ? ` (${targets.map((r) => r.handle.name).join(", ")})` : ""
+      }`,
+    });
+    this.#emit({ type: "alert", slo: slo.slo, action: action.type, reason: why });
+    switch (action.type) {
+      case "throttle":
+        for (const r of targets) r.gateway.setRate(action.rate);
+        break;
+      case "kill":
+        for (const r of targets) this.kill(r.handle.id, why);
+        break;
+      case "demote":
+        for (const r of targets) {
+          const ref = r.handle.ref;
+          if (ref.ring >= 3) continue;
+          const from = ref.ring;
+          ref.ring = from + 1;
+          if (
+            JSON.stringify(this.#opts.rings.doc.rings[from as Ring]) !==
+              JSON.stringify(this.#opts.rings.doc.rings[ref.ring as Ring])
+          ) {
+            this.#restart(r, ref.ring);
+          }
+        }
+        break;
+      case "freeze_rollouts":
+        this.delivery.freeze(why);
+        break;
+    }
+  }
+
   /**
    * Resume the sagas a previous host left open (after a crash): forward where they were going
    * forward, compensating where they were compensating. Call once at start.
@@ -646,6 +711,7 @@ export class AgentHost {
       [...this.#agents.keys()].map((id) => this.kill(id, "host shutting down").catch(() => {})),
     );
     await Promise.all(this.#peerServers.map((p) => p.shutdown().catch(() => {})));
+    this.sre.close();
     await this.audit.close();
     if (!this.#opts.stateDir) {
       try {

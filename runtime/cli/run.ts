@@ -15,13 +15,17 @@ import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { TrustService } from "../trust/service.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { wardenHome } from "../state.ts";
+import { compileSlos } from "../../governance/sre/mod.ts";
+import { ChaosConfig } from "../sre/chaos.ts";
+import { join } from "node:path";
 import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
-       [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--json] [--verbose]`;
+       [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
+       [--json] [--verbose]`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -59,6 +63,8 @@ async function main(): Promise<number> {
         keystore: { type: "string" },
         trust: { type: "string" },
         plugin: { type: "string", multiple: true },
+        slo: { type: "string" },
+        chaos: { type: "string" },
         timeout: { type: "string" },
         cpu: { type: "string" },
         memory: { type: "string" },
@@ -83,15 +89,17 @@ async function main(): Promise<number> {
   const memoryMb = int("memory", o.memory, 16, 65536);
   const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
 
-  let policy, rings;
+  let policy, rings, slos, chaos;
   try {
     policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
     rings = loadRings();
+    if (o.slo) slos = compileSlos(Deno.readTextFileSync(o.slo), o.slo);
+    if (o.chaos) chaos = ChaosConfig.parse(JSON.parse(Deno.readTextFileSync(o.chaos)));
   } catch (e) {
     if (e instanceof PolicyError) {
       fail(e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join("\n"), 1);
     }
-    throw e;
+    fail(`configuration: ${e instanceof Error ? e.message : e}`, 1);
   }
   let signer, keystore, trust;
   try {
@@ -111,6 +119,7 @@ async function main(): Promise<number> {
     trust,
     tools: registerBuiltinTools(new ToolRegistry()),
     sagaJournal: new FileSagaJournal(journalPath(wardenHome())),
+    sre: { slos, chaos, statusPath: join(wardenHome(), "sre-status.json") },
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     onEvent: (e) => {
       if (o.json) console.error(JSON.stringify({ event: e }));

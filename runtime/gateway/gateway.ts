@@ -15,7 +15,7 @@ import {
 } from "../../sdk/wire_schema.ts";
 import { readText, resolveInWorkspace, writeText } from "../executors/fs.ts";
 import { httpFetch } from "../executors/http.ts";
-import type { ToolRegistry } from "../executors/tools.ts";
+import type { Tool, ToolRegistry } from "../executors/tools.ts";
 import type { AgentRef, Ask, Governor, Ruling } from "../governor.ts";
 import { canonicalJson } from "../../governance/audit/mod.ts";
 import type { Signer } from "../../governance/identity/mod.ts";
@@ -78,6 +78,8 @@ export interface GatewayOptions {
 export interface ToolGuard {
   before(agent: AgentRef, tool: string): { ok: true } | { ok: false; reason: string };
   after(agent: AgentRef, tool: string, durationMs: number, success: boolean): void;
+  /** Decorate the tool's execution (chaos fault injection). */
+  wrap?(name: string, tool: Tool): Tool;
 }
 
 class Refusal extends Error {
@@ -96,7 +98,7 @@ export class Gateway {
   #malformed = 0;
   #writeChain: Promise<void> = Promise.resolve();
   readonly #abort = new AbortController();
-  readonly #limits: GatewayLimits;
+  #limits: GatewayLimits;
   /** Requests handled (for stats). */
   handled = 0;
 
@@ -106,6 +108,13 @@ export class Gateway {
     this.#listener = Deno.listen({ transport: "unix", path: opts.path });
     Deno.chmodSync(opts.path, 0o600);
     this.#accept();
+  }
+
+  /** Throttle this agent's SDK requests (an SLO action). */
+  setRate(perSecond: number): void {
+    this.#limits.ratePerSecond = perSecond;
+    this.#limits.burst = Math.max(1, perSecond);
+    this.#tokens = Math.min(this.#tokens, this.#limits.burst);
   }
 
   /** Aborted when the agent is killed: executors stop their work. */
@@ -275,8 +284,9 @@ export class Gateway {
           throw new Refusal("invalid", v.error);
         }
         await this.#decide({ path: "sdk", action: "tool.call", resource: req.name, args: v.args });
-        const tool = this.opts.tools.get(req.name)!;
         const guard = this.opts.toolGuard;
+        const registered = this.opts.tools.get(req.name)!;
+        const tool = guard?.wrap ? guard.wrap(req.name, registered) : registered;
         const gate = guard?.before(agent, req.name);
         if (gate && !gate.ok) {
           governor.record(agent, {

@@ -1,0 +1,148 @@
+/**
+ * SRE in the host: SLOs measured from real events (tool outcomes and latencies, policy
+ * decisions), error budgets and burn-rate alerts evaluated every second, actions on breach
+ * (alert, throttle, demote, kill, freeze rollouts), circuit breakers per tool and per agent
+ * around tool execution, chaos fault injection inside the executors, and a status snapshot
+ * for `deno task sre status`.
+ */
+import type { AuditEntry } from "../../governance/audit/mod.ts";
+import {
+  agentKey,
+  BreakerRegistry,
+  BreakerRegistryConfig,
+  type SloAction,
+  type SloDocument,
+  SloMonitor,
+  type SloStatus,
+  toolKey,
+} from "../../governance/sre/mod.ts";
+import type { ToolGuard } from "../gateway/gateway.ts";
+import type { AgentRef } from "../governor.ts";
+import { Chaos, ChaosConfig, resilienceScore, wrapTool } from "./chaos.ts";
+import type { z } from "zod";
+import type { Tool } from "../executors/tools.ts";
+
+export interface SreOptions {
+  slos?: SloDocument;
+  breakers?: z.input<typeof BreakerRegistryConfig>;
+  chaos?: z.input<typeof ChaosConfig>;
+  /** Where the status snapshot is written after each evaluation. */
+  statusPath?: string;
+  /** Evaluation period (default 1 s). */
+  evaluateMs?: number;
+  /** Bucket size of the SLO store (default 60 s; tests scale it down). */
+  bucketMs?: number;
+}
+
+/** What the host does when an SLO breaks (the service decides, the host acts). */
+export type SreAction = (
+  slo: SloStatus,
+  action: SloAction,
+  scope: { agent?: string; tool?: string },
+) => void;
+
+export class SreService implements ToolGuard {
+  readonly monitor: SloMonitor | null;
+  readonly breakers: BreakerRegistry;
+  readonly chaos: Chaos | null;
+  #breached = new Set<string>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #last: SloStatus[] = [];
+  #scopes = new Map<string, { agent?: string; tool?: string }>();
+
+  constructor(readonly opts: SreOptions, readonly act: SreAction) {
+    const slos = opts.slos?.slos ?? [];
+    this.monitor = slos.length ? new SloMonitor(slos, { bucketMs: opts.bucketMs }) : null;
+    for (const s of slos) this.#scopes.set(s.name, { ...s.scope });
+    this.breakers = new BreakerRegistry(
+      opts.breakers ? BreakerRegistryConfig.parse(opts.breakers) : undefined,
+    );
+    const chaos = opts.chaos ? ChaosConfig.parse(opts.chaos) : null;
+    this.chaos = chaos?.enabled ? new Chaos(chaos) : null;
+    if (this.monitor || opts.statusPath) {
+      this.#timer = setInterval(() => this.tick(Date.now()), opts.evaluateMs ?? 1000);
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  /** Circuit breakers first: an open breaker (tool or agent) refuses at once. */
+  before(agent: AgentRef, tool: string): { ok: true } | { ok: false; reason: string } {
+    const now = Date.now();
+    for (const key of [toolKey(tool), agentKey(agent.id)]) {
+      const b = this.breakers.get(key);
+      const r = b.tryAcquire(now);
+      if (!r.permitted) {
+        if (key === agentKey(agent.id)) this.breakers.get(toolKey(tool)).release(now);
+        return { ok: false, reason: r.reason };
+      }
+    }
+    return { ok: true };
+  }
+
+  after(agent: AgentRef, tool: string, durationMs: number, success: boolean): void {
+    const now = Date.now();
+    for (const key of [toolKey(tool), agentKey(agent.id)]) {
+      this.breakers.get(key).onResult(now, { durationMs, success });
+    }
+    this.monitor?.record({ at: now, agent: agent.name, tool, ok: success, latencyMs: durationMs });
+  }
+
+  /** Policy decisions feed compliance SLOs. */
+  observe(e: AuditEntry): void {
+    if (!this.monitor || (e.path !== "broker" && e.path !== "sdk")) return;
+    this.monitor.record({
+      at: Date.parse(e.ts),
+      agent: e.agent.name,
+      kind: "compliance",
+      allowed: e.effect === "allow",
+    });
+  }
+
+  /** Faults injected into a tool's execution (when chaos is on). */
+  wrap(name: string, tool: Tool): Tool {
+    if (!this.chaos) return tool;
+    return { ...tool, run: wrapTool(tool.run.bind(tool), this.chaos, { tool: name }) };
+  }
+
+  /** Evaluate SLOs; act on newly breached ones; write the status snapshot. */
+  tick(now: number): SloStatus[] {
+    const statuses = this.monitor?.evaluate(now) ?? [];
+    for (const s of statuses) {
+      if (s.breached && !this.#breached.has(s.slo)) {
+        this.#breached.add(s.slo);
+        for (const a of s.actions) this.act(s, a, this.#scopes.get(s.slo) ?? {});
+      } else if (!s.breached) this.#breached.delete(s.slo);
+    }
+    this.#last = statuses;
+    if (this.opts.statusPath) {
+      try {
+        Deno.writeTextFileSync(
+          this.opts.statusPath,
+          JSON.stringify(this.status(now), null, 2) + "\n",
+        );
+      } catch { /* status is best effort */ }
+    }
+    return statuses;
+  }
+
+  /** SLOs, budgets, alerts, breakers and chaos, as of the last evaluation. */
+  status(now = Date.now()) {
+    const report = this.chaos?.report() ?? null;
+    return {
+      at: new Date(now).toISOString(),
+      slos: this.#last,
+      breakers: this.breakers.snapshots(now),
+      chaos: report
+        ? {
+          ...report,
+          resilience: resilienceScore(this.#last.map((s) => ({ name: s.slo, held: !s.breached }))),
+        }
+        : null,
+    };
+  }
+
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
