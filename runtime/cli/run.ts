@@ -161,6 +161,16 @@ async function main(): Promise<number> {
   const enc = new TextEncoder();
   const onSignal = () => current.kill("operator interrupt (SIGINT)");
   Deno.addSignalListener("SIGINT", onSignal);
+  // SIGHUP: atomic policy hot reload (a policy that does not compile keeps the live one).
+  const onHup = () => {
+    const r = host.delivery.reload(() =>
+      loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true })
+    );
+    console.error(
+      r.ok ? "warden: policy reloaded" : `warden: policy reload refused:\n${r.problems.join("\n")}`,
+    );
+  };
+  Deno.addSignalListener("SIGHUP", onHup);
   // Follow the agent through trust demotions (the host restarts it under the lower ceiling).
   let current = handle;
   let exit;
@@ -180,8 +190,20 @@ async function main(): Promise<number> {
     current = next;
   }
   Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  const chaosReport = host.sre.chaos ? host.sre.status().chaos : null;
   await host.close();
   trust?.save();
+  if (chaosReport) {
+    const held = host.sre.status().chaos?.resilience ?? chaosReport.resilience;
+    console.error(
+      `warden: chaos: ${chaosReport.affectedCalls} of ${chaosReport.calls} calls hit (${
+        JSON.stringify(chaosReport.faults)
+      }); resilience score ${held.score} (held: ${held.held.join(", ") || "-"}; broken: ${
+        held.broken.join(", ") || "-"
+      })`,
+    );
+  }
   return exit.code;
 }
 

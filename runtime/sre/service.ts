@@ -141,8 +141,10 @@ export class SreService implements ToolGuard {
     };
   }
 
+  /** Stop evaluating (after a last evaluation, so the status file shows the end of the run). */
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.monitor || this.opts.statusPath) this.tick(Date.now());
   }
 }
