@@ -130,3 +130,36 @@ Deno.test("chaos faults are injected into real calls and reported", async () => 
     await host.close();
   }
 });
+
+Deno.test("SLO actions throttle, demote and freeze rollouts act on the agents in scope", async () => {
+  const slos = compileSlos(
+    `apiVersion: warden/v1
+kind: SLOs
+slos:
+  - name: user-success
+    kind: success
+    scope: { agent: user }
+    target: 0.9
+    window: 60s
+    alerts: [{ severity: page, burn: 2, long: 10s, short: 2s }]
+    actions: [{ throttle: { rate: 5 } }, demote, freeze_rollouts]
+`,
+    "slos.yaml",
+  );
+  const host = newHost({ slos, evaluateMs: 100, bucketMs: 500 }, 2);
+  try {
+    const first = await host.start({ module: AGENT, name: "user" });
+    await first.exited;
+    const second = await first.next;
+    if (!second) throw new Error("the demoted agent was not restarted");
+    assertEquals(second.ref.ring, 3);
+    await second.kill("done");
+    const acts = host.audit.recent.filter((e) => e.action.startsWith("sre.")).map((e) => e.action);
+    for (const a of ["sre.throttle", "sre.demote", "sre.freeze_rollouts"]) {
+      if (!acts.includes(a)) throw new Error(`missing ${a}: ${acts.join(", ")}`);
+    }
+    assertEquals(host.delivery.status().frozen?.startsWith("SLO user-success breached"), true);
+  } finally {
+    await host.close();
+  }
+});
