@@ -16,6 +16,7 @@ import { FileSagaJournal, journalPath, type SagaJournal } from "./saga/journal.t
 import { registryExecutor } from "./saga/tools.ts";
 import { type SreOptions, SreService } from "./sre/service.ts";
 import { PolicyDelivery } from "./policy/delivery.ts";
+import type { GovernedEnv } from "./rl/env.ts";
 import type { SloAction, SloStatus } from "../governance/sre/mod.ts";
 import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
@@ -73,6 +74,8 @@ export interface AgentSpec {
   stdio?: "piped" | "inherit" | "null";
   /** Declared capabilities: a second ceiling under the ring's (plugins declare theirs). */
   capabilities?: Capabilities;
+  /** A governed RL environment the agent trains in (`rl.reset` / `rl.step` in the SDK). */
+  environment?: GovernedEnv<unknown>;
   limits?: Partial<GatewayLimits>;
 }
 
@@ -354,6 +357,7 @@ export class AgentHost {
       sagas: this.sagas,
       plugin,
       toolGuard: this.sre,
+      environment: spec.environment,
     });
     const ceiling = this.#opts.rings.doc.rings[ring];
     const deno = this.#opts.deno ?? Deno.execPath();

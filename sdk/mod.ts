@@ -118,3 +118,23 @@ export const sagas = {
     return (await call("saga.run", { definition })) as SagaOutcome;
   },
 };
+
+/** One step's outcome in a governed RL environment. */
+export interface RlStep {
+  state: unknown;
+  reward: number;
+  done: boolean;
+  /** The policy denied the action: it did not happen. */
+  denied: boolean;
+  reason?: string;
+}
+
+/** Gym-style governed environment: every action is decided by the host's policy. */
+export const rl = {
+  async reset(): Promise<{ state: unknown; actions: string[] }> {
+    return (await call("rl.reset", {})) as { state: unknown; actions: string[] };
+  },
+  async step(action: string): Promise<RlStep> {
+    return (await call("rl.step", { action })) as RlStep;
+  },
+};

@@ -50,6 +50,8 @@ export const SdkRequest = z.discriminatedUnion("op", [
   }),
   z.strictObject({ id: Id, op: z.literal("identity") }),
   z.strictObject({ id: Id, op: z.literal("saga.run"), definition: z.unknown() }),
+  z.strictObject({ id: Id, op: z.literal("rl.reset") }),
+  z.strictObject({ id: Id, op: z.literal("rl.step"), action: z.string().min(1).max(256) }),
   z.strictObject({
     id: Id,
     op: z.literal("plugin.next"),

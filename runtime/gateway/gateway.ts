@@ -23,6 +23,7 @@ import { MAX_PAYLOAD, type MessageRouter } from "../messages/router.ts";
 import { SagaDefinition } from "../../governance/saga/mod.ts";
 import type { SagaOrchestrator } from "../saga/orchestrator.ts";
 import type { PluginChannel } from "../plugins/channel.ts";
+import type { GovernedEnv } from "../rl/env.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   plugin?: PluginChannel;
   /** Circuit breakers and SLO measurement around tool execution. */
   toolGuard?: ToolGuard;
+  /** The governed RL environment this agent (a learner) trains in. */
+  environment?: GovernedEnv<unknown>;
 }
 
 /** Wraps tool execution: may refuse fast (an open breaker) and sees every outcome. */
@@ -393,6 +396,22 @@ export class Gateway {
         if (!this.opts.plugin) throw new Refusal("invalid", "not a plugin process");
         this.opts.plugin.settle(req.callId, req.ok, req.ok ? req.result : req.error);
         return null;
+      }
+      case "rl.reset": {
+        if (!this.opts.environment) {
+          throw new Refusal("invalid", "no RL environment for this agent");
+        }
+        return this.opts.environment.reset();
+      }
+      case "rl.step": {
+        if (!this.opts.environment) {
+          throw new Refusal("invalid", "no RL environment for this agent");
+        }
+        try {
+          return this.opts.environment.step(agent, req.action);
+        } catch (e) {
+          throw new Refusal("invalid", (e as Error).message);
+        }
       }
       case "saga.run": {
         const def = SagaDefinition.safeParse(req.definition);

@@ -1,0 +1,11 @@
+/**
+ * RL guards: penalties, termination, caps and reward-hacking flags.
+ * @module
+ */
+export {
+  DEFAULT_PENALTIES,
+  type GuardedStep,
+  type GuardOptions,
+  RewardGuard,
+  type StepVerdict,
+} from "./guards.ts";

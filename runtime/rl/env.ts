@@ -1,0 +1,177 @@
+/**
+ * The governed environment API for RL loops (Gym-style `reset()` / `step(action)`), served to
+ * a learner agent through the SDK. Every action is decided by the policy engine as
+ * `tool.call` with the action's name as resource, audited, and scored by the reward guard;
+ * the host enforces per-episode budgets (steps, wall time) and records every step.
+ */
+import type { Severity } from "../../governance/mod.ts";
+import { RewardGuard } from "../../governance/rl/mod.ts";
+import type { AgentRef, Governor } from "../governor.ts";
+
+/** A plain environment: the host owns it; the learner only sees states and rewards. */
+export interface Environment<S = unknown> {
+  readonly actions: readonly string[];
+  reset(): S;
+  step(state: S, action: string): { state: S; reward: number; done: boolean };
+}
+
+/** One recorded step of an episode. */
+export interface StepRecord {
+  episode: number;
+  t: number;
+  state: unknown;
+  action: string;
+  effect: string;
+  rule: string | null;
+  rawReward: number;
+  reward: number;
+  done: boolean;
+  violation: boolean;
+  flags: string[];
+}
+
+export interface EpisodeBudget {
+  maxSteps: number;
+  maxWallMs: number;
+}
+
+/** What `step` returns to the learner. */
+export interface StepResult {
+  state: unknown;
+  reward: number;
+  done: boolean;
+  denied: boolean;
+  reason?: string;
+}
+
+export class GovernedEnv<S> {
+  readonly guard: RewardGuard;
+  readonly steps: StepRecord[] = [];
+  readonly episodes: {
+    episode: number;
+    total: number;
+    kept: number;
+    violations: number;
+    steps: number;
+    flags: number;
+  }[] = [];
+  #state: S | null = null;
+  #episode = 0;
+  #t = 0;
+  #total = 0;
+  #violations = 0;
+  #flags = 0;
+  #started = 0;
+
+  constructor(
+    readonly env: Environment<S>,
+    readonly governor: Governor,
+    readonly budget: EpisodeBudget = { maxSteps: 50, maxWallMs: 10_000 },
+    readonly guarded = true,
+  ) {
+    this.guard = new RewardGuard();
+  }
+
+  reset(): { state: unknown; actions: readonly string[] } {
+    if (this.#state !== null) this.#close();
+    this.#episode++;
+    this.#t = 0;
+    this.#total = 0;
+    this.#violations = 0;
+    this.#flags = 0;
+    this.#started = Date.now();
+    this.#state = this.env.reset();
+    return { state: this.#state, actions: this.env.actions };
+  }
+
+  step(agent: AgentRef, action: string): StepResult {
+    if (this.#state === null) throw new Error("call reset() first");
+    if (!this.env.actions.includes(action)) throw new Error(`unknown action "${action}"`);
+    const state = this.#state;
+    const ruling = this.governor.decide(agent, {
+      path: "sdk",
+      action: "tool.call",
+      resource: action,
+      args: { episode: this.#episode, t: this.#t },
+      context: { episode: this.#episode },
+    });
+    const severity = ruling.rule
+      ? this.governor.policy.rules.find((r) => r.id === ruling.rule)?.severity as
+        | Severity
+        | undefined
+      : undefined;
+    const denied = ruling.effect !== "allow";
+    // A denied action does not happen; the state stays. The raw reward is what the environment
+    // would have paid, kept to detect reward functions that pay for forbidden actions.
+    const next = this.env.step(state, action);
+    // Unguarded, the raw reward passes through even for denied actions (the baseline that
+    // shows reward hacking); the action itself never happens either way.
+    const g = this.guarded
+      ? this.guard.step(next.reward, { effect: ruling.effect, rule: ruling.rule, severity })
+      : {
+        reward: next.reward,
+        violation: denied,
+        terminate: false,
+        flags: denied && next.reward > 0
+          ? [
+            `reward ${next.reward} paid for an action denied by ${
+              ruling.rule ?? "the policy default"
+            }`,
+          ]
+          : [],
+      };
+    const applied = denied ? { state, done: false } : next;
+    this.#t++;
+    this.#total += g.reward;
+    if (g.violation) this.#violations++;
+    this.#flags += g.flags.length;
+    let done = applied.done || g.terminate;
+    let reason: string | undefined = g.terminate
+      ? `critical violation (${ruling.rule})`
+      : undefined;
+    if (!done && this.#t >= this.budget.maxSteps) {
+      [done, reason] = [true, `step budget of ${this.budget.maxSteps} reached`];
+    }
+    if (!done && Date.now() - this.#started > this.budget.maxWallMs) {
+      [done, reason] = [true, `wall-time budget of ${this.budget.maxWallMs} ms reached`];
+    }
+    this.#state = applied.state;
+    this.steps.push({
+      episode: this.#episode,
+      t: this.#t,
+      state,
+      action,
+      effect: ruling.effect,
+      rule: ruling.rule,
+      rawReward: next.reward,
+      reward: g.reward,
+      done,
+      violation: g.violation,
+      flags: g.flags,
+    });
+    if (done) this.#close();
+    return { state: applied.state, reward: g.reward, done, denied, reason };
+  }
+
+  #close(): void {
+    const kept = this.guarded ? this.guard.endEpisode(this.#total, this.#violations) : this.#total;
+    this.episodes.push({
+      episode: this.#episode,
+      total: this.#total,
+      kept,
+      violations: this.#violations,
+      steps: this.#t,
+      flags: this.#flags,
+    });
+    this.#state = null;
+  }
+
+  /** Trajectories as JSONL; `compliantOnly` keeps only violation-free episodes (training data). */
+  export(compliantOnly = false): string {
+    const clean = new Set(this.episodes.filter((e) => e.violations === 0).map((e) => e.episode));
+    return this.steps.filter((s) => !compliantOnly || clean.has(s.episode)).map((s) =>
+      JSON.stringify(s)
+    ).join("\n") +
+      "\n";
+  }
+}
