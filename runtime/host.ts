@@ -212,7 +212,7 @@ export class AgentHost {
   readonly delivery: PolicyDelivery;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
-  readonly #opts: HostOptions;
+  #opts: HostOptions;
   readonly #agents = new Map<string, Running>();
   readonly #watchdog = new Watchdog();
   #seq = 0;
@@ -253,6 +253,11 @@ export class AgentHost {
         }
       });
     }
+  }
+
+  /** Route `require_approval` decisions of agents started from now on (an approval queue). */
+  setApprovalHandler(h: ApprovalHandler | undefined): void {
+    this.#opts.approvals = h;
   }
 
   /** The kernel sandbox agents run in (path null: broker only, with the reason). */
