@@ -1,0 +1,86 @@
+/**
+ * The console in a real browser (Debian's chromium + playwright-core): load the page, find an
+ * agent, approve its pending request, kill another agent, save a screenshot. CI installs
+ * chromium (.ci/run); elsewhere the test is skipped when chromium is missing.
+ */
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { assertEquals } from "../policy/asserts.ts";
+import { ApprovalQueue } from "../../runtime/approvals/queue.ts";
+import { registerBuiltinTools } from "../../runtime/executors/builtin_tools.ts";
+import { ToolRegistry } from "../../runtime/executors/tools.ts";
+import { AgentHost } from "../../runtime/host.ts";
+import { Keystore } from "../../runtime/identity/keystore.ts";
+import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
+import { controlPlane } from "../../runtime/server/api.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+const here = new URL(".", import.meta.url).pathname;
+
+Deno.test({
+  name: "console: find an agent, approve its request, kill another, screenshot",
+  ignore: !hasChromium && !Deno.env.get("CI"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const host = new AgentHost({
+      policy: loadPolicy(["policies/agents.yaml"], { builtin: true }),
+      rings: loadRings(),
+      tools: registerBuiltinTools(new ToolRegistry()),
+      auditPath: join(dir, "audit.jsonl"),
+      signer: await new Keystore(join(dir, "keys")).signer("host"),
+    });
+    const approvals = new ApprovalQueue(host.governor);
+    host.setApprovalHandler(approvals.handler);
+    const token = "t".repeat(40);
+    const app = controlPlane(host, {
+      tokens: [{ token, name: "browser-operator", role: "operator" }],
+      approvals,
+      policyPaths: ["policies/agents.yaml"],
+      consoleHtml: Deno.readTextFileSync("runtime/server/console.html"),
+    });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--headless=new"],
+    });
+    try {
+      const asker = await host.start({ module: join(here, "agents/asker.ts"), name: "asker" });
+      const spinner = await host.start({
+        module: join(here, "agents/spinner.ts"),
+        name: "spinner",
+      });
+      const askerOut = new Response(asker.process.stdout).text();
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await page.goto(`http://127.0.0.1:${server.addr.port}/#token=${token}`);
+      await page.waitForSelector('tr[data-agent="spinner"]', { timeout: 15_000 });
+      await page.waitForSelector("tr[data-approval] button.approve", { timeout: 15_000 });
+      await page.click("tr[data-approval] button.approve");
+      assertEquals(JSON.parse((await askerOut).trim()).ok, true);
+      await page.click('tr[data-agent="spinner"] button.kill');
+      const exit = await spinner.exited;
+      assertEquals([exit.code, exit.killed?.includes("kill button in the console")], [137, true]);
+      await page.waitForSelector("#stream div.deny", { timeout: 10_000 });
+      await page.waitForSelector("#verify.ok", { timeout: 10_000 });
+      await page.screenshot({ path: join(dir, "console.png"), fullPage: true });
+      assertEquals(Deno.statSync(join(dir, "console.png")).size > 10_000, true);
+      const keep = Deno.env.get("WARDEN_SCREENSHOT");
+      if (keep) await Deno.copyFile(join(dir, "console.png"), keep);
+      const approval = host.audit.recent.find((e) => e.action === "approval");
+      assertEquals([approval?.effect, approval?.approver], ["allow", "browser-operator"]);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await host.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
