@@ -1,0 +1,143 @@
+/** Compliance statuses come from live checks; misconfigurations turn controls to fail. */
+import { join } from "node:path";
+import { assertEquals } from "../policy/asserts.ts";
+import { compilePolicy } from "../../governance/mod.ts";
+import { AuditLog } from "../../runtime/audit/log.ts";
+import { runChecks } from "../../runtime/compliance/checks.ts";
+import { buildReport } from "../../runtime/compliance/report.ts";
+import { Keystore } from "../../runtime/identity/keystore.ts";
+import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
+import { runDeno } from "../cli/run.ts";
+
+const JUNIT = `<testsuites><testsuite name="x">${
+  Array.from({ length: 16 }, (_, i) => `<testcase name="escape ${i}: blocked" time="0.1"/>`).join(
+    "",
+  )
+}<testcase name="the host API kills a busy-looping agent" time="0.1"/></testsuite></testsuites>`;
+
+async function wellConfigured() {
+  const home = await Deno.makeTempDir();
+  const signer = await new Keystore(join(home, "keys")).signer("host");
+  await Deno.mkdir(join(home, "plugins"));
+  await Deno.writeTextFile(
+    join(home, "plugins", "keyring.json"),
+    JSON.stringify({
+      v: 1,
+      publishers: [{ did: signer.did, name: "acme", addedAt: new Date().toISOString() }],
+    }),
+  );
+  const audit = join(home, "audit.jsonl");
+  const log = new AuditLog(audit, { signer });
+  log.append({
+    ts: new Date().toISOString(),
+    path: "host",
+    agent: { id: "a", name: "a", ring: 2 },
+    action: "agent.start",
+    resource: "x",
+    effect: "allow",
+    rule: null,
+    reason: "t",
+  });
+  await log.close();
+  return { home, audit, signer };
+}
+
+const status = (r: ReturnType<typeof buildReport>, id: string) =>
+  r.requirements.find((q) => q.id === id)!.status;
+
+Deno.test("a well-configured host passes the live checks it can judge", async () => {
+  const { home, audit } = await wellConfigured();
+  const controls = await runChecks({
+    policy: loadPolicy(["policies/agents.yaml"], { builtin: true }),
+    rings: loadRings(),
+    state: home,
+    auditPath: audit,
+    junit: JUNIT,
+  });
+  const r = buildReport(controls);
+  for (
+    const id of [
+      "ASI01",
+      "ASI03",
+      "ASI04",
+      "ASI05",
+      "ASI07",
+      "ASI09",
+      "ASI10",
+      "Art. 12",
+      "CC6.1",
+      "164.312(b)",
+    ]
+  ) {
+    assertEquals(status(r, id), "pass", `${id}: ${JSON.stringify(controls)}`);
+  }
+  for (const id of ["ASI02", "ASI08"]) assertEquals(status(r, id), "manual"); // no SLOs given: honest, not a pass
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("misconfigurations turn controls to fail: no trusted publishers (ASI04), default allow (ASI01), no audit (Art. 12), no keystore", async () => {
+  const empty = await Deno.makeTempDir();
+  const allowAll = compilePolicy(
+    "apiVersion: warden/v1\nkind: Policy\nname: open\ndefault: allow\nrules: []\n",
+  );
+  const r = buildReport(await runChecks({ policy: allowAll, rings: loadRings(), state: empty }));
+  for (const id of ["ASI04", "ASI01", "Art. 12", "164.312(c)(1)", "CC6.1"]) {
+    assertEquals(status(r, id), "fail", id);
+  }
+  const ev = r.controls.find((c) => c.control === "plugin-signatures")!.evidence;
+  if (!ev.includes("keyring: 0 trusted publisher(s)")) throw new Error(ev);
+  assertEquals(r.controls.find((c) => c.control === "escape-tests")!.status, "manual");
+  await Deno.remove(empty, { recursive: true });
+});
+
+Deno.test("compliance CLI: report, signed evidence bundle, verify; a tampered bundle fails", async () => {
+  const { home, audit } = await wellConfigured();
+  await Deno.writeTextFile(join(home, "junit.xml"), JUNIT);
+  const env = { WARDEN_HOME: home };
+  const r = await runDeno(
+    [
+      "task",
+      "-q",
+      "compliance",
+      "report",
+      "--format",
+      "md",
+      "--audit",
+      audit,
+      "--tests",
+      join(home, "junit.xml"),
+      "--bundle",
+      join(home, "bundle.json"),
+    ],
+    undefined,
+    env,
+  );
+  if (!r.stdout.includes("| ASI04 Agentic Supply Chain Vulnerabilities | **pass** |")) {
+    throw new Error(r.stdout + r.stderr);
+  }
+  const v = await runDeno(
+    ["task", "-q", "compliance", "verify", join(home, "bundle.json")],
+    undefined,
+    env,
+  );
+  assertEquals(v.code, 0, v.stderr);
+  const b = JSON.parse(await Deno.readTextFile(join(home, "bundle.json")));
+  b.report.summary.fail = 0;
+  b.report.requirements[0].status = "pass";
+  b.report.controls[0].evidence = "trust me";
+  await Deno.writeTextFile(join(home, "bundle.json"), JSON.stringify(b));
+  const bad = await runDeno(
+    ["task", "-q", "compliance", "verify", join(home, "bundle.json")],
+    undefined,
+    env,
+  );
+  assertEquals(bad.code, 1);
+  if (!bad.stderr.includes("the signature does not match")) throw new Error(bad.stderr);
+  const html = await runDeno(
+    ["task", "-q", "compliance", "report", "--format", "html", "--audit", audit],
+    undefined,
+    env,
+  );
+  if (!html.stdout.startsWith("<!doctype html>")) throw new Error(html.stdout.slice(0, 100));
+  await Deno.remove(home, { recursive: true });
+});
