@@ -240,12 +240,21 @@ export async function runChecks(i: ComplianceInputs): Promise<ControlResult[]> {
     `an unlisted memory.write is ${mem.effect}${mem.rule ? ` by ${mem.rule}` : ""}`,
   );
   const nSlos = i.slos?.slos.length ?? 0;
+  let live: { slos?: { slo: string; breached: boolean }[]; at?: string } | null = null;
+  try {
+    live = JSON.parse(Deno.readTextFileSync(join(i.state, "sre-status.json")));
+  } catch { /* no host has written SRE status here */ }
+  const breached = live?.slos?.filter((x) => x.breached).map((x) => x.slo) ?? [];
   add(
     "resilience",
-    nSlos > 0 ? "pass" : "manual",
-    nSlos > 0
-      ? `${nSlos} SLO(s) with burn-rate alerts; circuit breakers on every tool and agent`
-      : "no SLOs given (--slo FILE); circuit breakers are always on",
+    breached.length > 0 ? "fail" : nSlos > 0 || (live?.slos?.length ?? 0) > 0 ? "pass" : "manual",
+    breached.length > 0
+      ? `SLOs breached at ${live?.at}: ${breached.join(", ")}`
+      : nSlos > 0 || (live?.slos?.length ?? 0) > 0
+      ? `${Math.max(nSlos, live?.slos?.length ?? 0)} SLO(s) with burn-rate alerts, none breached${
+        live?.at ? ` (status ${live.at})` : ""
+      }; circuit breakers on every tool and agent`
+      : "no SLOs given (--slo FILE) and no SRE status in the state directory; circuit breakers are always on",
   );
   add(
     "tests-pass",

@@ -141,3 +141,25 @@ Deno.test("compliance CLI: report, signed evidence bundle, verify; a tampered bu
   if (!html.stdout.startsWith("<!doctype html>")) throw new Error(html.stdout.slice(0, 100));
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("a breached SLO in the host's SRE status fails the resilience control (ASI08)", async () => {
+  const { home, audit } = await wellConfigured();
+  await Deno.writeTextFile(
+    join(home, "sre-status.json"),
+    JSON.stringify({
+      at: new Date().toISOString(),
+      slos: [{ slo: "tools-succeed", breached: true }],
+    }),
+  );
+  const r = buildReport(
+    await runChecks({
+      policy: loadPolicy(["policies/agents.yaml"], { builtin: true }),
+      rings: loadRings(),
+      state: home,
+      auditPath: audit,
+      junit: JUNIT,
+    }),
+  );
+  assertEquals(status(r, "ASI08"), "fail");
+  await Deno.remove(home, { recursive: true });
+});
