@@ -13,6 +13,8 @@ export {
   type SourceLocation,
 } from "./policy/compile.ts";
 export { formatProblem, PolicyError, type Problem } from "./policy/errors.ts";
+/** Cedar policies: the entity-model schema and the compiled, sliced Cedar set. */
+export { cedarSchema, CedarSet, type CedarVerdict, compileCedar } from "./policy/cedar.ts";
 export { explain, type ExplainNode, type ExplainRule, type Explanation } from "./policy/explain.ts";
 export { ACTION_KINDS, type ResourceKind } from "./policy/actions.ts";
 export {

@@ -1,6 +1,7 @@
 /** Compile policy sources into an indexed, immutable decision structure. */
 import { ACTION_KINDS, expandActionPattern, type ResourceKind } from "./actions.ts";
 import { type Bucket, buildBuckets, decideInBucket } from "./bucket.ts";
+import { type CedarSet, compileCedar } from "./cedar.ts";
 import { compileCondition, type CondNode } from "./conditions.ts";
 import { EvalContext, F, type StaticVars, T, type Tri, U } from "./context.ts";
 import { PolicyError, type Problem } from "./errors.ts";
@@ -99,6 +100,8 @@ export class CompiledPolicy {
   readonly defaultEffect: Effect;
   /** Every rule, sorted by effect then id. */
   readonly rules: readonly CompiledRule[];
+  /** Cedar sources in the set (combined under the same deny-overrides). */
+  readonly cedar: readonly CedarSet[];
   readonly #buckets: Map<string, Bucket<CompiledRule>>;
   readonly #fallback: Bucket<CompiledRule>;
   readonly #kinds: Readonly<Record<string, ResourceKind>>;
@@ -112,6 +115,7 @@ export class CompiledPolicy {
     defaultEffect: Effect;
     defaultWritten: boolean;
     rules: CompiledRule[];
+    cedar: CedarSet[];
     buckets: Map<string, Bucket<CompiledRule>>;
     fallback: Bucket<CompiledRule>;
     kinds: Record<string, ResourceKind>;
@@ -121,6 +125,7 @@ export class CompiledPolicy {
     this.sources = init.sources;
     this.defaultEffect = init.defaultEffect;
     this.rules = init.rules;
+    this.cedar = init.cedar;
     this.#buckets = init.buckets;
     this.#fallback = init.fallback;
     this.#kinds = init.kinds;
@@ -180,7 +185,26 @@ export class CompiledPolicy {
     const bucket = this.#buckets.get(request.action as string) ?? this.#fallback;
     const ctx = this.context(request);
     const hit = decideInBucket(bucket, ctx);
-    return hit ? decide(hit, ctx.tri, ctx.why) : this.#default;
+    const yaml = hit ? decide(hit, ctx.tri, ctx.why) : null;
+    if (this.cedar.length === 0 || yaml?.effect === "deny") return yaml ?? this.#default;
+    const cedar = this.#decideCedar(request);
+    if (cedar?.effect === "deny") return cedar;
+    return yaml ?? cedar ?? this.#default;
+  }
+
+  /** Cedar's combined verdict: any forbid denies; a permit on an unnormalizable resource is void. */
+  #decideCedar(request: Record<string, unknown>): Decision | null {
+    const action = request.action as string;
+    const kind = this.kindOf(action);
+    const raw = request.resource as string;
+    const norm = normalizeResource(kind, raw);
+    let allow: Decision | null = null;
+    for (const set of this.cedar) {
+      const v = set.decide(request.agent as Record<string, unknown>, action, norm ?? raw, kind);
+      if (v?.effect === "deny") return v;
+      if (v && norm !== null) allow ??= v;
+    }
+    return allow;
   }
 }
 
@@ -217,21 +241,19 @@ export function compilePolicySet(
   const kinds: Record<string, ResourceKind> = { ...ACTION_KINDS, ...(options.actions ?? {}) };
   const vocabulary = Object.keys(kinds);
   const docs: { doc: ValidatedDocument; source: ParsedSource }[] = [];
+  const cedarSets: CedarSet[] = [];
   const seen = new Set<string>();
 
   const load = (src: PolicySource, chain: string[]) => {
     const path = src.path ?? "<policy>";
-    if (src.format === "cedar" || path.endsWith(".cedar")) {
-      problems.push({
-        path,
-        line: 1,
-        column: 1,
-        message: "Cedar policies are not supported by this build",
-      });
-      return;
-    }
     if (seen.has(path)) return;
     seen.add(path);
+    if (src.format === "cedar" || (src.format === undefined && path.endsWith(".cedar"))) {
+      const { set, problems: p } = compileCedar(src.text, path, kinds);
+      problems.push(...p);
+      if (set) cedarSets.push(set);
+      return;
+    }
     const parsed = parseYamlSource(src.text, path);
     const { doc, problems: p } = validateDocument(parsed);
     problems.push(...p);
@@ -314,10 +336,11 @@ export function compilePolicySet(
   const { buckets, fallback } = buildBuckets(rules, vocabulary, kinds, normalizeResource);
   return new CompiledPolicy({
     names: docs.map((d) => d.doc.name),
-    sources: docs.map((d) => d.source.path),
+    sources: [...docs.map((d) => d.source.path), ...cedarSets.map((c) => c.path)],
     defaultEffect: defaultEffect ?? "deny",
     defaultWritten: defaultEffect !== undefined,
     rules,
+    cedar: cedarSets,
     buckets,
     fallback,
     kinds,

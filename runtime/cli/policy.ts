@@ -1,6 +1,6 @@
 /**
  * `deno task policy check <file|dir>...`
- * `deno task policy eval <policy> <request.json|->`
+ * `deno task policy eval <policy>... <request.json|->`
  * `deno task policy explain <policy> <request.json|->`
  */
 import { ActionRequest, explain, type ExplainNode, PolicyError } from "../../governance/mod.ts";
@@ -8,8 +8,9 @@ import { loadPolicy } from "../policy/loader.ts";
 
 const USAGE = `usage:
   deno task policy check <file|dir>...
-  deno task policy eval <policy> <request.json|->
-  deno task policy explain <policy> <request.json|-> [--json]`;
+  deno task policy eval <policy>... <request.json|->
+  deno task policy explain <policy>... <request.json|-> [--json]
+  (a policy is a .yaml/.yml/.cedar file or a directory of them)`;
 
 class UsageError extends Error {}
 
@@ -52,15 +53,18 @@ async function main(args: string[]): Promise<number> {
   if (cmd === "check") {
     if (pos.length === 0) throw new UsageError(USAGE);
     const p = loadPolicy(pos);
+    const cedar = p.cedar.reduce((n, c) => n + c.ids.length, 0);
     console.log(
-      `ok: ${p.rules.length} rules in ${p.sources.length} file(s); default ${p.defaultEffect}`,
+      `ok: ${p.rules.length} rules${
+        cedar ? ` and ${cedar} Cedar policies` : ""
+      } in ${p.sources.length} file(s); default ${p.defaultEffect}`,
     );
     return 0;
   }
   if (cmd === "eval" || cmd === "explain") {
-    if (pos.length !== 2) throw new UsageError(USAGE);
-    const policy = loadPolicy(pos[0]);
-    const req = await readRequest(pos[1]);
+    if (pos.length < 2) throw new UsageError(USAGE);
+    const policy = loadPolicy(pos.slice(0, -1));
+    const req = await readRequest(pos[pos.length - 1]);
     if (cmd === "eval") {
       console.log(JSON.stringify(policy.evaluate(req)));
       return 0;

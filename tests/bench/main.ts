@@ -1,8 +1,9 @@
 /**
- * `deno task bench [--json] [--quick] [--only policy|host|audit]`: every hot path with p50/p99/p99.9
+ * `deno task bench [--json] [--quick] [--only policy|cedar|host|audit]`: every hot path with p50/p99/p99.9
  * and ops/s. With --json, one JSON object per case on stdout.
  */
 import { runAuditBench } from "./audit_bench.ts";
+import { runCedarBench } from "./cedar_bench.ts";
 import { runHostBench } from "./host_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { type BenchRow, machine, timerOverheadUs, us } from "./stats.ts";
@@ -29,6 +30,14 @@ if (!only || only === "policy") {
     sizes: [10, 1000, 10000],
     samples: quick ? 20000 : 200000,
     noAgt: args.has("--no-agt"),
+    overheadUs,
+    log,
+  }));
+}
+if (!only || only === "policy" || only === "cedar") {
+  rows.push(...runCedarBench({
+    sizes: [10, 100, 1000],
+    samples: quick ? 20000 : 200000,
     overheadUs,
     log,
   }));

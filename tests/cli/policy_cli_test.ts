@@ -92,3 +92,42 @@ Deno.test("usage errors exit 2", async () => {
   assertEquals(r.code, 2);
   noStack(r.stderr);
 });
+
+Deno.test("policy check and eval accept .cedar files, alone and beside YAML", async () => {
+  const ok = await policy("check", "examples/cedar/research.cedar");
+  assertEquals([ok.code, ok.stdout.trim()], [
+    0,
+    "ok: 0 rules and 5 Cedar policies in 1 file(s); default deny",
+  ]);
+  const secret = JSON.stringify({
+    agent: { id: "a", ring: 2 },
+    action: "fs.read",
+    resource: "/workspace/secret.md",
+  });
+  const both = await runDeno(
+    [
+      "task",
+      "-q",
+      "policy",
+      "eval",
+      "policies/research.yaml",
+      "examples/cedar/research.cedar",
+      "-",
+    ],
+    secret,
+  );
+  assertEquals(both.code, 0);
+  assertEquals(JSON.parse(both.stdout).rule, "no-secrets");
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/bad.cedar`,
+    '// typo below\npermit (principal, action == Action::"fs.reed", resource);\n',
+  );
+  const bad = await policy("check", `${dir}/bad.cedar`);
+  assertEquals(bad.code, 1);
+  if (!bad.stderr.startsWith(`${dir}/bad.cedar:2:`) || !bad.stderr.includes("fs.reed")) {
+    throw new Error(bad.stderr);
+  }
+  noStack(bad.stderr);
+  await Deno.remove(dir, { recursive: true });
+});

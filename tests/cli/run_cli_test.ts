@@ -103,3 +103,40 @@ Deno.test("run --trust: the rogue is demoted at its first denial, restarted at r
   if (!again.stderr.includes("trust revoked")) throw new Error(again.stderr);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("run: a .cedar policy governs a sandboxed agent end to end (forbid wins, audited)", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/probe.cedar`,
+    `@id("ok-var") permit (principal, action == Action::"env.get", resource == Resource::"CEDAR_OK");
+@id("no-home") forbid (principal, action == Action::"env.get", resource) when { resource.value like "HOME*" };
+@id("all-env") permit (principal, action == Action::"env.get", resource);
+`,
+  );
+  const audit = `${dir}/audit.jsonl`;
+  const r = await runDeno(
+    [
+      "task",
+      "-q",
+      "run",
+      "tests/cli/agents/cedar_probe.ts",
+      "--policy",
+      `${dir}/probe.cedar`,
+      "--audit",
+      audit,
+    ],
+    undefined,
+    { WARDEN_HOME: dir },
+  );
+  assertEquals(r.code, 0, r.stderr);
+  if (r.stdout.includes("CEDAR_OK denied")) throw new Error(r.stdout);
+  if (!r.stdout.includes('HOME denied: denied by Cedar policy "no-home"')) {
+    throw new Error(r.stdout);
+  }
+  const entries = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(verifyChain(entries).bad, -1);
+  const envs = entries.filter((e) => e.action === "env.get")
+    .map((e) => `${e.resource} ${e.effect} ${e.rule}`);
+  assertEquals(envs, ["CEDAR_OK allow all-env", "HOME deny no-home"]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -160,18 +160,6 @@ Deno.test("every problem is reported, not only the first", () => {
   assertEquals(ps.length, 2);
 });
 
-Deno.test("cedar is refused clearly until supported", () => {
-  try {
-    compilePolicy("permit(principal, action, resource);", { path: "x.cedar", format: "cedar" });
-    throw new Error("expected a PolicyError");
-  } catch (e) {
-    assertEquals(
-      String((e as PolicyError).message),
-      "x.cedar:1:1: Cedar policies are not supported by this build",
-    );
-  }
-});
-
 Deno.test("alias bombs are refused before they are walked", () => {
   const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
   for (let i = 1; i < 8; i++) {
