@@ -21,6 +21,18 @@ export interface AgentRef {
   caps?: RingCeilings;
 }
 
+/** The host itself as the subject of host-level decisions and audit entries. */
+export const HOST_AGENT: Readonly<AgentRef> = Object.freeze({
+  id: "host",
+  name: "host",
+  ring: 0,
+  trust: 1000,
+  labels: {},
+  workspace: "/",
+  code: "/",
+  sdk: "/",
+});
+
 /** A request for the governor. */
 export interface Ask {
   action: string;

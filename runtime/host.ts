@@ -39,7 +39,7 @@ import {
   type GatewayEvent,
   type GatewayLimits,
 } from "./gateway/gateway.ts";
-import { type AgentRef, Governor } from "./governor.ts";
+import { type AgentRef, Governor, HOST_AGENT } from "./governor.ts";
 import { landlockSandbox } from "./supervisor/sandbox/build.ts";
 import { killGroup, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
 import { Watchdog } from "./supervisor/watchdog.ts";
@@ -788,18 +788,6 @@ export interface PluginProcessSpec {
   /** Argument validators per tool. */
   tools: Record<string, z.ZodType>;
 }
-
-/** The host itself as the subject of host-level decisions (plugin loading). */
-const HOST_AGENT: AgentRef = {
-  id: "host",
-  name: "host",
-  ring: 0,
-  trust: 1000,
-  labels: {},
-  workspace: "/",
-  code: "/",
-  sdk: "/",
-};
 
 /** A fresh in-memory Ed25519 identity (the host keeps the key; the agent never sees it). */
 async function newAgentSigner(): Promise<Signer> {

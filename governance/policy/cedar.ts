@@ -106,7 +106,8 @@ export class CedarSet {
       };
     }
     if (diagnostics.reason.length === 0) return null;
-    const rule = [...diagnostics.reason].sort()[0];
+    let rule = diagnostics.reason[0];
+    for (const id of diagnostics.reason) if (id < rule) rule = id;
     return decision === "deny"
       ? { effect: "deny", rule, reason: `denied by Cedar policy "${rule}"` }
       : { effect: "allow", rule, reason: `allowed by Cedar policy "${rule}"` };

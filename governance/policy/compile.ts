@@ -187,20 +187,24 @@ export class CompiledPolicy {
     const hit = decideInBucket(bucket, ctx);
     const yaml = hit ? decide(hit, ctx.tri, ctx.why) : null;
     if (this.cedar.length === 0 || yaml?.effect === "deny") return yaml ?? this.#default;
-    const cedar = this.#decideCedar(request);
+    const cedar = this.#decideCedar(ctx);
     if (cedar?.effect === "deny") return cedar;
     return yaml ?? cedar ?? this.#default;
   }
 
   /** Cedar's combined verdict: any forbid denies; a permit on an unnormalizable resource is void. */
-  #decideCedar(request: Record<string, unknown>): Decision | null {
-    const action = request.action as string;
-    const kind = this.kindOf(action);
-    const raw = request.resource as string;
-    const norm = normalizeResource(kind, raw);
+  #decideCedar(ctx: EvalContext): Decision | null {
+    const { req, kind } = ctx;
+    const norm = ctx.resource();
+    const resource = norm ?? (req.resource as string);
     let allow: Decision | null = null;
     for (const set of this.cedar) {
-      const v = set.decide(request.agent as Record<string, unknown>, action, norm ?? raw, kind);
+      const v = set.decide(
+        req.agent as Record<string, unknown>,
+        req.action as string,
+        resource,
+        kind,
+      );
       if (v?.effect === "deny") return v;
       if (v && norm !== null) allow ??= v;
     }

@@ -4,7 +4,7 @@
  * `deno task audit prove <file> <index>` — print an inclusion proof (JSON).
  * `deno task audit verify --proof <proof.json> [--key did:key:…]` — check a proof offline.
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./args.ts";
 import { type InclusionProofFile, proveEntry, verifyLog, verifyProof } from "../audit/verify.ts";
 
 const USAGE = `usage: deno task audit verify <audit.jsonl> [--key did:key:…]
@@ -12,17 +12,8 @@ const USAGE = `usage: deno task audit verify <audit.jsonl> [--key did:key:…]
        deno task audit verify --proof <proof.json> [--key did:key:…]`;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: { key: { type: "string" }, proof: { type: "string" } },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli({ key: { type: "string" }, proof: { type: "string" } }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals: [cmd, file, index, ...rest] } = parsed;
   try {
     if (cmd === "verify" && o.proof && !file) {

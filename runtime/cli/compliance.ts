@@ -3,9 +3,9 @@
  *   [--tests junit.xml] [--slo FILE] [--state DIR] [--bundle FILE]`
  * `deno task compliance verify <bundle.json> [--key did:key:…]`
  */
+import { parseCli } from "./args.ts";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { PolicyError } from "../../governance/mod.ts";
+import { formatProblem, PolicyError } from "../../governance/mod.ts";
 import { compileSlos } from "../../governance/sre/mod.ts";
 import { checkpointPath } from "../audit/log.ts";
 import { fileHash, junitSummary, runChecks } from "../compliance/checks.ts";
@@ -27,26 +27,17 @@ const USAGE =
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        format: { type: "string", default: "md" },
-        policy: { type: "string", multiple: true },
-        audit: { type: "string" },
-        tests: { type: "string" },
-        slo: { type: "string" },
-        state: { type: "string" },
-        bundle: { type: "string" },
-        key: { type: "string" },
-      },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli({
+    format: { type: "string", default: "md" },
+    policy: { type: "string", multiple: true },
+    audit: { type: "string" },
+    tests: { type: "string" },
+    slo: { type: "string" },
+    state: { type: "string" },
+    bundle: { type: "string" },
+    key: { type: "string" },
+  }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals: [cmd, file] } = parsed;
   if (cmd === "verify" && file) {
     let b: Bundle;
@@ -115,7 +106,7 @@ async function main(): Promise<number> {
   } catch (e) {
     if (e instanceof PolicyError) {
       console.error(
-        e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join("\n"),
+        e.problems.map(formatProblem).join("\n"),
       );
       return 1;
     }

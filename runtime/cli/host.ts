@@ -4,9 +4,9 @@
  * admin token is generated and written to <warden home>/api-token (0600).
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { PolicyError } from "../../governance/mod.ts";
+import { formatProblem, PolicyError } from "../../governance/mod.ts";
+import { parseCli } from "./args.ts";
 import { ApprovalQueue } from "../approvals/queue.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
@@ -24,6 +24,8 @@ const Tokens = z.array(
     role: z.enum(["viewer", "operator", "admin"]),
   }),
 );
+const USAGE =
+  "usage: deno task host [--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE]";
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 const CONSOLE = new URL("../server/console.html", import.meta.url).pathname;
 
@@ -32,15 +34,18 @@ function fail(msg: string): never {
   Deno.exit(1);
 }
 
-const { values: o } = parseArgs({
-  args: Deno.args,
-  options: {
-    port: { type: "string", default: "7420" },
-    policy: { type: "string", multiple: true },
-    audit: { type: "string" },
-    tokens: { type: "string" },
-  },
-});
+const parsed = parseCli({
+  port: { type: "string", default: "7420" },
+  policy: { type: "string", multiple: true },
+  audit: { type: "string" },
+  tokens: { type: "string" },
+}, USAGE);
+if (!parsed) Deno.exit(2);
+if (parsed.positionals.length > 0) {
+  console.error(`unexpected argument "${parsed.positionals[0]}"\n${USAGE}`);
+  Deno.exit(2);
+}
+const { values: o } = parsed;
 const home = wardenHome();
 Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
 const policyPaths = o.policy?.length ? o.policy : [DEFAULT_POLICY];
@@ -49,7 +54,7 @@ try {
   policy = loadPolicy(policyPaths, { builtin: true });
 } catch (e) {
   if (e instanceof PolicyError) {
-    fail(e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join("\n"));
+    fail(e.problems.map(formatProblem).join("\n"));
   }
   throw e;
 }

@@ -13,8 +13,8 @@
  * `--state DIR` (default: the warden home) holds `plugins/`; the keystore defaults to
  * `<state>/keys`. Exit 0 on success, 1 on a refusal, 2 on a usage error. Errors are one line.
  */
+import { parseCli } from "./args.ts";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { PluginError } from "../../governance/plugins/mod.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
 import { Keystore } from "../identity/keystore.ts";
@@ -34,23 +34,14 @@ options: --state DIR (default: the warden home)`;
 class Usage extends Error {}
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        state: { type: "string" },
-        keystore: { type: "string" },
-        key: { type: "string" },
-        ring: { type: "string" },
-        name: { type: "string" },
-      },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli({
+    state: { type: "string" },
+    keystore: { type: "string" },
+    key: { type: "string" },
+    ring: { type: "string" },
+    name: { type: "string" },
+  }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals: [cmd, arg, ...rest] } = parsed;
   const state = o.state ?? wardenHome();
   const store = new PluginStore(state);

@@ -3,7 +3,13 @@
  * `deno task policy eval <policy>... <request.json|->`
  * `deno task policy explain <policy> <request.json|->`
  */
-import { ActionRequest, explain, type ExplainNode, PolicyError } from "../../governance/mod.ts";
+import {
+  ActionRequest,
+  explain,
+  type ExplainNode,
+  formatProblem,
+  PolicyError,
+} from "../../governance/mod.ts";
 import { loadPolicy } from "../policy/loader.ts";
 
 const USAGE = `usage:
@@ -100,7 +106,7 @@ try {
   Deno.exit(await main(Deno.args));
 } catch (e) {
   if (e instanceof PolicyError) {
-    for (const p of e.problems) console.error(`${p.path}:${p.line}:${p.column}: ${p.message}`);
+    for (const p of e.problems) console.error(formatProblem(p));
     Deno.exit(1);
   }
   if (e instanceof UsageError) {

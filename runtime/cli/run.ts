@@ -5,8 +5,8 @@
  * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
  * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
  */
-import { parseArgs } from "node:util";
-import { PolicyError } from "../../governance/mod.ts";
+import { parseCli } from "./args.ts";
+import { formatProblem, PolicyError } from "../../governance/mod.ts";
 import type { AuditEntry } from "../../governance/audit/mod.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
@@ -50,33 +50,25 @@ export function describe(e: AuditEntry): string {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        ring: { type: "string" },
-        policy: { type: "string", multiple: true },
-        workspace: { type: "string" },
-        audit: { type: "string" },
-        keystore: { type: "string" },
-        trust: { type: "string" },
-        plugin: { type: "string", multiple: true },
-        slo: { type: "string" },
-        chaos: { type: "string" },
-        timeout: { type: "string" },
-        cpu: { type: "string" },
-        memory: { type: "string" },
-        "kill-after-denials": { type: "string" },
-        json: { type: "boolean" },
-        verbose: { type: "boolean" },
-        help: { type: "boolean" },
-      },
-    });
-  } catch (e) {
-    fail(`${e instanceof Error ? e.message : e}\n${USAGE}`);
-  }
+  const parsed = parseCli({
+    ring: { type: "string" },
+    policy: { type: "string", multiple: true },
+    workspace: { type: "string" },
+    audit: { type: "string" },
+    keystore: { type: "string" },
+    trust: { type: "string" },
+    plugin: { type: "string", multiple: true },
+    slo: { type: "string" },
+    chaos: { type: "string" },
+    timeout: { type: "string" },
+    cpu: { type: "string" },
+    memory: { type: "string" },
+    "kill-after-denials": { type: "string" },
+    json: { type: "boolean" },
+    verbose: { type: "boolean" },
+    help: { type: "boolean" },
+  }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals } = parsed;
   if (o.help) {
     console.log(USAGE);
@@ -97,7 +89,7 @@ async function main(): Promise<number> {
     if (o.chaos) chaos = ChaosConfig.parse(JSON.parse(Deno.readTextFileSync(o.chaos)));
   } catch (e) {
     if (e instanceof PolicyError) {
-      fail(e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join("\n"), 1);
+      fail(e.problems.map(formatProblem).join("\n"), 1);
     }
     fail(`configuration: ${e instanceof Error ? e.message : e}`, 1);
   }

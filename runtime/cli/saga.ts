@@ -7,7 +7,7 @@
  * The state directory defaults to the one `deno task run` uses ($WARDEN_HOME, else
  * ~/.local/state/warden). Exit 0, 1 on a failure, 2 on bad usage.
  */
-import { parseArgs } from "node:util";
+import { parseCli } from "./args.ts";
 import { replay, type SagaState } from "../../governance/saga/mod.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { wardenHome } from "../state.ts";
@@ -30,17 +30,8 @@ function line(s: SagaState): string {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: { state: { type: "string" } },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli({ state: { type: "string" } }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals: [cmd, id, ...rest] } = parsed;
   const state = o.state ?? wardenHome();
   const journal = new FileSagaJournal(journalPath(state));

@@ -3,8 +3,8 @@
  * circuit breakers and chaos counts of the last host that ran with that state directory (the
  * host writes `<state>/sre-status.json` after every evaluation).
  */
+import { parseCli } from "./args.ts";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { wardenHome } from "../state.ts";
 
 const USAGE = "usage: deno task sre status [--state DIR] [--json]";
@@ -34,17 +34,8 @@ interface Status {
 }
 
 function main(): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: { state: { type: "string" }, json: { type: "boolean" } },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli({ state: { type: "string" }, json: { type: "boolean" } }, USAGE);
+  if (!parsed) return 2;
   const { values: o, positionals } = parsed;
   if (positionals.length !== 1 || positionals[0] !== "status") {
     console.error(USAGE);

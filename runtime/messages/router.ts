@@ -10,7 +10,7 @@ import {
   sealEnvelope,
   type Signer,
 } from "../../governance/identity/mod.ts";
-import type { AgentRef, Governor } from "../governor.ts";
+import { type AgentRef, type Governor, HOST_AGENT } from "../governor.ts";
 
 /** A message as the recipient sees it. */
 export interface Delivered {
@@ -57,18 +57,6 @@ class Mailbox {
     });
   }
 }
-
-/** The host itself, as the subject of audit entries about unknown recipients. */
-const HOST_REF: AgentRef = {
-  id: "host",
-  name: "host",
-  ring: 0,
-  trust: 1000,
-  labels: {},
-  workspace: "/",
-  code: "/",
-  sdk: "/",
-};
 
 export class MessageRouter {
   readonly guard: ReplayGuard;
@@ -143,11 +131,15 @@ export class MessageRouter {
     const target = typeof to === "string" ? this.#local.get(to) : undefined;
     const from = String((envelope as Envelope | null)?.from ?? "?");
     if (!target) {
-      this.governor.record(HOST_REF, { path: "host", action: "message.receive", resource: from }, {
-        effect: "deny",
-        rule: null,
-        reason: `message refused: unknown recipient ${String(to)}`,
-      });
+      this.governor.record(
+        HOST_AGENT,
+        { path: "host", action: "message.receive", resource: from },
+        {
+          effect: "deny",
+          rule: null,
+          reason: `message refused: unknown recipient ${String(to)}`,
+        },
+      );
       return { ok: false, status: 404, reason: "unknown recipient" };
     }
     const verdict = await this.guard.accept(envelope, payload, target.ref.id, this.#now());

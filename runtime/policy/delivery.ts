@@ -5,8 +5,13 @@
  * rollback when the canary's denial rate jumps or an SLO it runs under breaks.
  */
 import { createHash } from "node:crypto";
-import { type CompiledPolicy, type Decision, PolicyError } from "../../governance/mod.ts";
-import type { AgentRef, Governor, PolicyRouter } from "../governor.ts";
+import {
+  type CompiledPolicy,
+  type Decision,
+  formatProblem,
+  PolicyError,
+} from "../../governance/mod.ts";
+import { type AgentRef, type Governor, HOST_AGENT, type PolicyRouter } from "../governor.ts";
 
 /** One decision where the candidate and the live policy differ. */
 export interface Disagreement {
@@ -56,17 +61,7 @@ export class PolicyDelivery implements PolicyRouter {
 
   #event(msg: string, effect: "allow" | "deny" = "allow"): void {
     this.#history.push(`${new Date().toISOString()} ${msg}`);
-    const host: AgentRef = {
-      id: "host",
-      name: "host",
-      ring: 0,
-      trust: 1000,
-      labels: {},
-      workspace: "/",
-      code: "/",
-      sdk: "/",
-    };
-    this.governor.record(host, {
+    this.governor.record(HOST_AGENT, {
       path: "host",
       action: "policy.delivery",
       resource: this.#candidate?.names.join("+") ?? "-",
@@ -87,7 +82,7 @@ export class PolicyDelivery implements PolicyRouter {
       next = load();
     } catch (e) {
       const problems = e instanceof PolicyError
-        ? e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`)
+        ? e.problems.map(formatProblem)
         : [String(e instanceof Error ? e.message : e)];
       this.#event(`reload refused, keeping the last good policy: ${problems[0]}`, "deny");
       return { ok: false, problems };

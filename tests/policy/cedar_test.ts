@@ -1,5 +1,5 @@
 import { compilePolicy, compilePolicySet } from "../../governance/policy/compile.ts";
-import type { PolicyError } from "../../governance/policy/errors.ts";
+import { formatProblem, type PolicyError } from "../../governance/policy/errors.ts";
 import { cedarSchema } from "../../governance/policy/cedar.ts";
 import { assertEquals } from "./asserts.ts";
 
@@ -13,7 +13,7 @@ function problemsOf(text: string): string[] {
   try {
     compilePolicy(text, { path: "p.cedar", format: "cedar" });
   } catch (e) {
-    return (e as PolicyError).problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`);
+    return (e as PolicyError).problems.map(formatProblem);
   }
   throw new Error("expected a PolicyError");
 }

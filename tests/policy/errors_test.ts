@@ -1,5 +1,5 @@
 import { assertEquals } from "./asserts.ts";
-import { compilePolicy, PolicyError } from "../../governance/mod.ts";
+import { compilePolicy, formatProblem, PolicyError } from "../../governance/mod.ts";
 
 const HEAD = "apiVersion: warden/v1\nkind: Policy\nname: t\n";
 
@@ -12,7 +12,7 @@ function problems(text: string): string[] {
       e.message.split("\n")[0],
       `${e.path}:${e.line}:${e.column}: ${e.problems[0].message}`,
     );
-    return e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`);
+    return e.problems.map(formatProblem);
   }
   throw new Error("expected a PolicyError");
 }

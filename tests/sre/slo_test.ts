@@ -1,6 +1,6 @@
 /** SLO documents: compile, defaults, and YAML errors at file:line:col. */
 import { assertEquals } from "../policy/asserts.ts";
-import { PolicyError } from "../../governance/policy/errors.ts";
+import { formatProblem, PolicyError } from "../../governance/policy/errors.ts";
 import {
   compileSlos,
   DEFAULT_ALERT_ROWS,
@@ -19,7 +19,7 @@ function problems(text: string): string[] {
       e.message.split("\n")[0],
       `${e.path}:${e.line}:${e.column}: ${e.problems[0].message}`,
     );
-    return e.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`);
+    return e.problems.map(formatProblem);
   }
   throw new Error("expected a PolicyError");
 }
