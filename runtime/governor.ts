@@ -40,7 +40,7 @@ export interface Ask {
   args?: Record<string, unknown>;
   context?: Record<string, unknown>;
   /** Decision path for the audit log. */
-  path: "broker" | "sdk" | "host";
+  path: "broker" | "sdk" | "host" | "mcp";
 }
 
 /** A decision together with the audit sequence number that records it. */
@@ -138,6 +138,22 @@ export class Governor {
       };
     }
     return this.record(agent, ask, d, extra);
+  }
+
+  /**
+   * Could `ask` be allowed for this agent for some values of its arguments? (Ring ceiling,
+   * then the policy's static reachability; see CompiledPolicy.couldAllow.) Not audited and
+   * not a decision: used to hide what is never allowed, e.g. MCP tools in `tools/list`.
+   */
+  couldAllow(agent: AgentRef, ask: Ask): boolean {
+    try {
+      const req = this.request(agent, ask);
+      if (this.rings.check(req) ?? agent.caps?.check(req)) return false;
+      const policy = this.#router?.policyFor(agent) ?? this.#policy;
+      return policy.couldAllow(req);
+    } catch {
+      return false;
+    }
   }
 
   /** Audit a decision made elsewhere (validation failures, kills, host events). */

@@ -41,7 +41,8 @@ import {
 } from "./gateway/gateway.ts";
 import { type AgentRef, Governor, HOST_AGENT } from "./governor.ts";
 import { landlockSandbox } from "./supervisor/sandbox/build.ts";
-import { killGroup, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
+import { killGroup, processEnvProblem, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
+import { bundleModule } from "./supervisor/bundle.ts";
 import { Watchdog } from "./supervisor/watchdog.ts";
 
 const RESTART_REASON = "demoted to ring";
@@ -77,6 +78,21 @@ export interface AgentSpec {
   /** A governed RL environment the agent trains in (`rl.reset` / `rl.step` in the SDK). */
   environment?: GovernedEnv<unknown>;
   limits?: Partial<GatewayLimits>;
+  /**
+   * Bundle the module graph first (`deno bundle` with the nearest deno.json and its lockfile),
+   * for agents that import npm packages: agent processes fetch and resolve nothing themselves.
+   * `module` may then also be an `npm:` specifier.
+   */
+  bundle?: boolean;
+  /** Arguments the agent sees in `Deno.args` / `process.argv`. */
+  args?: string[];
+  /** The agent's stdin: "piped" gives the handle a writable stdin (MCP servers). */
+  stdin?: "piped" | "null";
+  /**
+   * Process environment for agents that read variables the Node way (MCP servers). Each read
+   * is still an `env` check decided by the policy; loader and runtime variables are refused.
+   */
+  processEnv?: Record<string, string>;
 }
 
 /** Something that happened in the host. */
@@ -293,16 +309,32 @@ export class AgentHost {
     plugin?: PluginChannel,
   ): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
-    const module = resolve(spec.module);
-    try {
-      if (!Deno.statSync(module).isFile) throw new Error();
-    } catch {
-      throw new Error(`agent module not found: ${spec.module}`);
+    const npmEntry = spec.bundle === true && spec.module.startsWith("npm:");
+    let module = npmEntry ? spec.module : resolve(spec.module);
+    if (!npmEntry) {
+      try {
+        if (!Deno.statSync(module).isFile) throw new Error();
+      } catch {
+        throw new Error(`agent module not found: ${spec.module}`);
+      }
     }
     const n = ++this.#seq;
-    const name = spec.name ?? module.split("/").pop()!.replace(/\.[jt]sx?$/, "");
+    const name = spec.name ?? agentName(module);
+    for (const [k, v] of Object.entries(spec.processEnv ?? {})) {
+      const why = processEnvProblem(k, v);
+      if (why) throw new Error(`cannot start agent ${name}: environment: ${why}`);
+    }
     const dir = join(this.stateDir, `a${n}`);
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (spec.bundle) {
+      try {
+        module = await bundleModule(module, join(dir, "code", `${name}.bundle.js`), {
+          deno: this.#opts.deno,
+        });
+      } catch (e) {
+        throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
     Deno.mkdirSync(workspace, { recursive: true });
     const ring = spec.ring ?? 2;
@@ -403,6 +435,9 @@ export class AgentHost {
         cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
         stdout: spec.stdio ?? "piped",
         stderr: spec.stdio ?? "piped",
+        stdin: spec.stdin,
+        args: spec.args,
+        env: spec.processEnv,
         sandbox: sandbox.path
           ? {
             launcher: sandbox.path,
@@ -546,7 +581,7 @@ export class AgentHost {
       (e.saga as { event?: string } | undefined)?.event === "completed"
     ) {
       event = { type: "saga_completed", at };
-    } else if (e.path === "broker" || e.path === "sdk") {
+    } else if (e.path === "broker" || e.path === "sdk" || e.path === "mcp") {
       if (e.effect === "allow") event = { type: "allowed", at };
       else if (e.effect === "deny") {
         const severity = e.rule
@@ -787,6 +822,15 @@ export interface PluginProcessSpec {
   capabilities: Capabilities;
   /** Argument validators per tool. */
   tools: Record<string, z.ZodType>;
+}
+
+/** An agent's default name: its file name, or the package name of an `npm:` entry. */
+function agentName(module: string): string {
+  if (module.startsWith("npm:")) {
+    const pkg = module.slice(4).replace(/@[^@/]*$/, "");
+    return pkg.split("/").pop() || "npm-agent";
+  }
+  return module.split("/").pop()!.replace(/\.[jt]sx?$/, "");
 }
 
 /** A fresh in-memory Ed25519 identity (the host keeps the key; the agent never sees it). */

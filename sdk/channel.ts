@@ -22,9 +22,20 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-let conn: Deno.Conn | null = null;
-let nextId = 1;
-const pending = new Map<number, Pending>();
+/**
+ * The channel's state lives on the global object under a registered symbol, so that a second
+ * copy of this module (an agent bundled with its npm dependencies carries its own copy of the
+ * SDK) shares the one connection the bootstrap attached instead of finding none.
+ */
+interface ChannelState {
+  conn: Deno.Conn | null;
+  nextId: number;
+  pending: Map<number, Pending>;
+}
+const KEY = Symbol.for("warden.sdk.channel");
+const g = globalThis as unknown as Record<symbol, ChannelState | undefined>;
+const state: ChannelState = g[KEY] ??= { conn: null, nextId: 1, pending: new Map() };
+const pending = state.pending;
 
 async function readLoop(c: Deno.Conn): Promise<void> {
   const dec = new FrameDecoder(64 * 1024 * 1024);
@@ -44,7 +55,7 @@ async function readLoop(c: Deno.Conn): Promise<void> {
       }
     }
   } catch { /* connection gone */ }
-  conn = null;
+  state.conn = null;
   for (const p of pending.values()) {
     p.reject(new WardenError("killed", "the host closed the channel"));
   }
@@ -53,8 +64,8 @@ async function readLoop(c: Deno.Conn): Promise<void> {
 
 /** Attach the host connection (called once by the bootstrap). */
 export function attach(c: Deno.Conn): void {
-  if (conn) throw new Error("the SDK channel is already attached");
-  conn = c;
+  if (state.conn) throw new Error("the SDK channel is already attached");
+  state.conn = c;
   // Keep the process alive only while calls are pending.
   c.unref();
   readLoop(c);
@@ -62,8 +73,9 @@ export function attach(c: Deno.Conn): void {
 
 /** Send one request and wait for its response. */
 export async function call(op: string, params: Record<string, unknown>): Promise<unknown> {
+  const conn = state.conn;
   if (!conn) throw new WardenError("failed", "not running under a Warden host (no SDK channel)");
-  const id = nextId++;
+  const id = state.nextId++;
   const done = new Promise<unknown>((resolve, reject) => pending.set(id, { resolve, reject }));
   conn.ref();
   try {
@@ -72,6 +84,6 @@ export async function call(op: string, params: Record<string, unknown>): Promise
     while (off < bytes.length) off += await conn.write(bytes.subarray(off));
     return await done;
   } finally {
-    if (pending.size === 0) conn?.unref();
+    if (pending.size === 0) state.conn?.unref();
   }
 }

@@ -16,6 +16,15 @@ export const tools = {
   call(name: string, args: Record<string, unknown> = {}): Promise<unknown> {
     return call("tool.call", { name, args });
   },
+  /**
+   * Ask the host to decide a call of a tool that runs here, in this worker process (framework
+   * tools wrapped by `sdk/adapters/`). The host decides `tool.call` with the full arguments and
+   * audits it; a refusal throws a WardenError. What the tool then does is still governed: every
+   * file, network or process operation of this process goes through the permission broker.
+   */
+  async authorize(name: string, args: Record<string, unknown> = {}): Promise<void> {
+    await call("tool.authorize", { name, args });
+  },
 };
 
 /** Files inside the agent's workspace, read and written by the host. */

@@ -21,6 +21,12 @@ export const SdkRequest = z.discriminatedUnion("op", [
     name: z.string().min(1).max(256),
     args: Json.default({}),
   }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("tool.authorize"),
+    name: z.string().min(1).max(256),
+    args: Json.default({}),
+  }),
   z.strictObject({ id: Id, op: z.literal("fs.readText"), path: z.string().min(1).max(4096) }),
   z.strictObject({
     id: Id,

@@ -8,8 +8,11 @@ export const GENESIS = "0".repeat(64);
 export interface AuditFields {
   /** Milliseconds since the epoch, as an ISO string. */
   ts: string;
-  /** Where the decision was made: the permission broker, the SDK gateway, or the host. */
-  path: "broker" | "sdk" | "host";
+  /**
+   * Where the decision was made: the permission broker, the SDK gateway, the host, or the MCP
+   * gateway (a governed MCP server's `tools/call`, `resources/read`, `prompts/get`).
+   */
+  path: "broker" | "sdk" | "host" | "mcp";
   agent: { id: string; name: string; ring: number };
   action: string;
   resource: string;

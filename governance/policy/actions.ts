@@ -22,6 +22,9 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "plugin.load": "name",
   "memory.read": "name",
   "memory.write": "name",
+  // MCP gateway: a governed server's resources (by URI) and prompts (by name).
+  "mcp.resource.read": "name",
+  "mcp.prompt.get": "name",
 });
 
 /** True when `action` is a known action name. */

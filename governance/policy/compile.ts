@@ -4,6 +4,7 @@ import { type Bucket, buildBuckets, decideInBucket } from "./bucket.ts";
 import { type CedarSet, compileCedar } from "./cedar.ts";
 import { compileCondition, type CondNode } from "./conditions.ts";
 import { EvalContext, F, type StaticVars, T, type Tri, U } from "./context.ts";
+import { argsAreOpen, MAY_F, MAY_T, MAY_U, outcomes } from "./reach.ts";
 import { PolicyError, type Problem } from "./errors.ts";
 import { hostPortFacets, nfc, normalizePath, urlFacets } from "./normalize.ts";
 import {
@@ -190,6 +191,42 @@ export class CompiledPolicy {
     const cedar = this.#decideCedar(ctx);
     if (cedar?.effect === "deny") return cedar;
     return yaml ?? cedar ?? this.#default;
+  }
+
+  /**
+   * Could `request` be allowed (or sent for approval) for some values of its open fields
+   * (`args.*` by default)? False only when a deny holds whatever they are, or no allow could
+   * hold and the default is deny (see reach.ts). Cedar's entity model carries no arguments, so its verdict is
+   * exact here. Not for enforcement: calls are still decided one by one.
+   */
+  couldAllow(
+    request: Record<string, unknown>,
+    open: (field: string) => boolean = argsAreOpen,
+  ): boolean {
+    if (!isRequest(request)) return false;
+    const ctx = this.context(request);
+    const action = request.action as string;
+    const res = ctx.resource();
+    const kind = this.kindOf(action);
+    let maybe = false;
+    for (const rule of this.rules) {
+      if (!rule.actions.includes(action)) continue;
+      if (rule.resources && !rule.resources.some((r) => normalizeResource(kind, r) === res)) {
+        continue;
+      }
+      const can = rule.match ? outcomes(rule.match, ctx, open) : MAY_T;
+      // Deny and require_approval fire on true or unknown, allow on true only; a deny always
+      // fires when it can never be false.
+      if (rule.effect === "deny") {
+        if (!(can & MAY_F)) return false;
+      } else if (can & (rule.effect === "allow" ? MAY_T : MAY_T | MAY_U)) maybe = true;
+    }
+    if (this.cedar.length > 0) {
+      const c = this.#decideCedar(ctx);
+      if (c?.effect === "deny") return false;
+      if (c) maybe = true;
+    }
+    return maybe || this.defaultEffect !== "deny";
   }
 
   /** Cedar's combined verdict: any forbid denies; a permit on an unnormalizable resource is void. */

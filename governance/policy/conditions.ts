@@ -22,6 +22,8 @@ export interface CondNode {
   readonly text: string;
   readonly eval: (ctx: EvalContext) => Tri;
   readonly children?: readonly CondNode[];
+  /** For leaves: the field the operator reads (e.g. `args.command`). */
+  readonly field?: string;
   /** For `eq`/`in` leaves with fixed values: the field and the values that make it true. */
   readonly index?: { readonly field: Field; readonly keys: ReadonlySet<unknown> };
 }
@@ -439,7 +441,7 @@ function compileLeaf(
     }
   }
   if (failed || ev === null) return null;
-  return index ? { text, eval: ev, index } : { text, eval: ev };
+  return index ? { text, eval: ev, field: name, index } : { text, eval: ev, field: name };
 }
 
 function normRoot(s: string | null): string | null {

@@ -102,7 +102,7 @@ function ringRules(ring: Ring, c: RingCeiling): Rule[] {
       add("import-remote", "import", { "url.scheme": { eq: "https" } });
     }
   }
-  if (c.tools) add("tools", ["tool.call", "saga.run"]);
+  if (c.tools) add("tools", ["tool.call", "saga.run", "mcp.resource.read", "mcp.prompt.get"]);
   if (c.messages) add("messages", ["message.send", "message.receive"]);
   if (c.outputs) add("outputs", "output.emit");
   if (c.plugins) add("plugins", "plugin.load");

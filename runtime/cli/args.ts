@@ -1,5 +1,12 @@
 /** Command-line flag parsing shared by the CLIs: a bad flag is one clear line, never a stack. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { AuditEntry } from "../../governance/audit/mod.ts";
+
+/** One line for a decision, for people. */
+export function describe(e: AuditEntry): string {
+  const mark = e.effect === "allow" ? "ALLOW" : e.effect === "deny" ? "DENY " : "ASK  ";
+  return `warden: ${mark} ${e.agent.name} ${e.action} ${e.resource.slice(0, 120)} — ${e.reason}`;
+}
 
 /** Parse `Deno.args` with positionals; on a bad flag print it and `usage` and return null. */
 export function parseCli<O extends NonNullable<ParseArgsConfig["options"]>>(

@@ -1,13 +1,12 @@
 /**
  * `deno task run <agent.ts> [--ring N] [--policy FILE|DIR]... [--workspace DIR] [--audit FILE]
- *   [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--json]`
+ *   [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--bundle] [--json]`
  *
  * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
  * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
  */
-import { parseCli } from "./args.ts";
+import { describe, parseCli } from "./args.ts";
 import { formatProblem, PolicyError } from "../../governance/mod.ts";
-import type { AuditEntry } from "../../governance/audit/mod.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost } from "../host.ts";
@@ -25,7 +24,10 @@ import { pipeLines } from "../supervisor/output.ts";
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
        [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
-       [--json] [--verbose]`;
+       [--bundle] [--json] [--verbose]
+
+  --bundle   bundle the agent's module graph first (agents that import npm packages, such
+             as agent frameworks; the sandboxed process itself resolves and fetches nothing)`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -43,12 +45,6 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   return n;
 }
 
-/** One line for a decision, for people. */
-export function describe(e: AuditEntry): string {
-  const mark = e.effect === "allow" ? "ALLOW" : e.effect === "deny" ? "DENY " : "ASK  ";
-  return `warden: ${mark} ${e.agent.name} ${e.action} ${e.resource.slice(0, 120)} — ${e.reason}`;
-}
-
 async function main(): Promise<number> {
   const parsed = parseCli({
     ring: { type: "string" },
@@ -64,6 +60,7 @@ async function main(): Promise<number> {
     cpu: { type: "string" },
     memory: { type: "string" },
     "kill-after-denials": { type: "string" },
+    bundle: { type: "boolean" },
     json: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
@@ -145,6 +142,7 @@ async function main(): Promise<number> {
       timeoutMs,
       cpuMs,
       memoryBytes: memoryMb ? memoryMb * 1048576 : undefined,
+      bundle: o.bundle,
     });
   } catch (e) {
     await host.close();

@@ -326,6 +326,18 @@ export class Gateway {
           throw e;
         }
       }
+      case "tool.authorize": {
+        // A tool that runs inside the agent's own (sandboxed) process: decided and audited
+        // with its full arguments like a host tool; nothing is executed here.
+        await this.#decide({
+          path: "sdk",
+          action: "tool.call",
+          resource: req.name,
+          args: req.args,
+          context: { execution: "worker" },
+        });
+        return null;
+      }
       case "fs.readText": {
         const real = resolveInWorkspace(agent.workspace, req.path);
         await this.#decide({ path: "sdk", action: "fs.read", resource: real });

@@ -17,6 +17,12 @@ export interface SpawnSpec {
   /** RLIMIT_CPU in seconds (the host's CPU budget acts earlier). */
   cpuSeconds: number;
   stdout: "piped" | "inherit" | "null";
+  /** The agent's stdin ("piped" for MCP servers, which speak JSON-RPC on stdio). */
+  stdin?: "piped" | "null";
+  /** Arguments for the agent itself (after the bootstrap's own). */
+  args?: string[];
+  /** Extra process environment (checked by `processEnvProblem` first). */
+  env?: Record<string, string>;
   stderr: "piped" | "inherit" | "null";
   /** Landlock launcher: when set, the kernel confines the agent to `readOnly`/`readWrite`. */
   sandbox?: { launcher: string; readOnly: string[]; readWrite: string[] };
@@ -70,6 +76,7 @@ export function agentArgv(s: SpawnSpec): string[] {
     s.bootstrap,
     s.sdkSocket,
     s.agentUrl,
+    ...(s.args ?? []),
   ];
   const argv: string[] = [];
   if (WRAPPERS.setsid) argv.push(WRAPPERS.setsid);
@@ -94,16 +101,33 @@ export function spawnAgent(s: SpawnSpec): Deno.ChildProcess {
     cwd: s.workspace,
     clearEnv: true,
     env: {
+      ...s.env,
       DENO_PERMISSION_BROKER_PATH: s.brokerSocket,
       DENO_DIR: s.denoDir,
       DENO_NO_UPDATE_CHECK: "1",
       DENO_NO_PROMPT: "1",
       NO_COLOR: "1",
     },
-    stdin: "null",
+    stdin: s.stdin ?? "null",
     stdout: s.stdout,
     stderr: s.stderr,
   }).spawn();
+}
+
+/** Variables that change how the runtime itself starts (loader, allocator, Deno, V8, Node). */
+const RUNTIME_ENV = /^(LD_|DENO_|NODE_|GLIBC_|MALLOC_|RUST_|V8_|NPM_)/i;
+
+/**
+ * Why a process environment variable may not be given to an agent, or null when it may. Names
+ * must be plain identifiers; nothing that steers the dynamic loader or the runtime is passed
+ * (LD_PRELOAD would run code before Deno's permission checks exist). Reading a variable is
+ * still an `env` permission check decided by the broker.
+ */
+export function processEnvProblem(name: string, value: string): string | null {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) return `"${name}" is not a variable name`;
+  if (RUNTIME_ENV.test(name)) return `${name} steers the runtime and is never passed to agents`;
+  if (value.includes("\0") || value.length > 32768) return `${name}: value is not acceptable`;
+  return null;
 }
 
 /** SIGKILL the agent's whole process group (or the process when it has no group of its own). */

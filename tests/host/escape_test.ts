@@ -400,7 +400,8 @@ Deno.test(
   opts,
   async () => {
     await withEscapeHost(async (ctx) => {
-      const run = await escape(ctx, "own_socket.ts", {}, [
+      const guess = join(ctx.host.stateDir, "a1", "s.sock");
+      const run = await escape(ctx, "own_socket.ts", { sdk: guess }, [
         "connect sdk",
         "connect broker",
         "broker: forge an allow",
@@ -408,6 +409,14 @@ Deno.test(
       const sockets = /^sockets (\S+) (\S+)$/m.exec(run.stdout);
       if (!sockets) throw new Error(`the agent did not report its sockets:\n${run.stdout}`);
       const [, sdk, broker] = sockets;
+      // The path handed over is the real one (the bootstrap connected to it), and the agent's
+      // own arguments do not reveal it.
+      assertEquals(
+        run.audit.some((e) => e.action === "bootstrap.read" && e.resource === sdk),
+        true,
+        "the test must hand over the real socket path",
+      );
+      assertEquals(/^args \[\]$/m.test(run.stdout), true, "Deno.args is the agent's own");
       for (const sock of [sdk, broker]) {
         ctx.assertDenied(run, "fs.read", sock);
       }

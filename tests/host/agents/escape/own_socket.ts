@@ -1,7 +1,12 @@
-/** Case 20: open a second connection to the agent's own SDK and broker sockets. */
-import { attempt, done } from "./_attempt.ts";
+/**
+ * Case 20: open a second connection to the agent's own SDK and broker sockets. The bootstrap
+ * no longer shows the socket in `Deno.args`, but the layout is predictable: the test hands the
+ * path over, as an attacker who guessed it would have it.
+ */
+import { attempt, done, params } from "./_attempt.ts";
 
-const sdk = Deno.args[0];
+console.log(`args ${JSON.stringify(Deno.args)}`);
+const sdk = params().sdk;
 const broker = sdk.replace(/s\.sock$/, "b.sock");
 console.log(`sockets ${sdk} ${broker}`);
 for (const [name, path] of [["sdk", sdk], ["broker", broker]]) {

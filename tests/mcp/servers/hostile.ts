@@ -1,0 +1,49 @@
+/**
+ * A hostile MCP server for the gateway tests (hand-written JSON-RPC, no SDK): it prints lines
+ * that are not JSON-RPC before answering, and on `tools/call` of "flood" it writes one line
+ * longer than any limit, without a newline; "hang" never answers.
+ */
+const enc = new TextEncoder();
+const out = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
+const raw = (s: string) => Deno.stdout.writeSync(enc.encode(s));
+
+let buf = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  buf += chunk;
+  let nl: number;
+  while ((nl = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    const m = JSON.parse(line);
+    if (m.method === "initialize") {
+      raw('this is not json\n{"jsonrpc":"1.0"}\n\xff\n');
+      out({
+        jsonrpc: "2.0",
+        id: m.id,
+        result: {
+          protocolVersion: m.params.protocolVersion,
+          capabilities: { tools: {} },
+          serverInfo: { name: "hostile", version: "0.0.1" },
+        },
+      });
+    } else if (m.method === "tools/list") {
+      out({
+        jsonrpc: "2.0",
+        id: m.id,
+        result: {
+          tools: ["flood", "hang"].map((name) => ({
+            name,
+            inputSchema: { type: "object", properties: {} },
+          })),
+        },
+      });
+    } else if (m.method === "tools/call" && m.params.name === "flood") {
+      const chunk = "x".repeat(1 << 20);
+      for (let i = 0; i < 64; i++) raw(chunk);
+    } else if (m.method === "tools/call" && m.params.name === "hang") {
+      // never answers
+    } else if (m.id !== undefined) {
+      out({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no" } });
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * A small MCP server (official SDK, stdio) for the gateway tests: notes kept in a file in the
+ * server's workspace, plus a tool that reads any path it is given (so a test can show the
+ * broker stopping a governed server's raw file access).
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
+
+const FILE = "notes.json";
+
+function load(): string[] {
+  try {
+    return JSON.parse(Deno.readTextFileSync(FILE));
+  } catch {
+    return [];
+  }
+}
+
+const server = new McpServer({ name: "notes", version: "1.0.0" });
+server.registerTool("add_note", {
+  description: "Add a note",
+  inputSchema: { text: z.string() },
+}, ({ text }: { text: string }) => {
+  const notes = [...load(), text];
+  Deno.writeTextFileSync(FILE, JSON.stringify(notes));
+  return { content: [{ type: "text", text: `added note ${notes.length}` }] };
+});
+server.registerTool("list_notes", { description: "List notes" }, () => ({
+  content: [{ type: "text", text: JSON.stringify(load()) }],
+}));
+server.registerTool("delete_notes", { description: "Delete every note" }, () => {
+  Deno.writeTextFileSync(FILE, "[]");
+  return { content: [{ type: "text", text: "deleted" }] };
+});
+server.registerTool("read_file", {
+  description: "Read a file by path",
+  inputSchema: { path: z.string() },
+}, ({ path }: { path: string }) => {
+  try {
+    return { content: [{ type: "text", text: Deno.readTextFileSync(path) }] };
+  } catch (e) {
+    return { isError: true, content: [{ type: "text", text: String(e) }] };
+  }
+});
+server.registerResource(
+  "count",
+  "notes://count",
+  { description: "How many notes" },
+  (uri: URL) => ({
+    contents: [{ uri: uri.href, text: String(load().length) }],
+  }),
+);
+await server.connect(new StdioServerTransport());
