@@ -328,8 +328,11 @@ export class AgentHost {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (spec.bundle) {
       try {
+        const sb = this.sandbox();
         module = await bundleModule(module, join(dir, "code", `${name}.bundle.js`), {
           deno: this.#opts.deno,
+          launcher: sb.path,
+          why: sb.why,
         });
       } catch (e) {
         throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);

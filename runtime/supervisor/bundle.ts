@@ -1,16 +1,24 @@
 /**
  * Bundle an agent's module graph into one file before it starts. Agent processes run with
  * `--no-npm --no-remote --cached-only`, so an agent (or an MCP server) that imports npm
- * packages — an agent framework, the MCP SDK — is bundled by the host first: the host resolves
- * the packages from its own lockfile (`deno bundle`), and the sandboxed process then loads one
- * local file whose every import is still decided by the broker. `@warden/sdk` stays external
- * (the process's import map points it at the SDK); a second copy of the SDK inside the bundle
- * shares the one channel (see sdk/channel.ts).
+ * packages — an agent framework, the MCP SDK — is bundled first: `deno bundle` resolves the
+ * packages from the configuration's lockfile and installed node_modules, and the sandboxed
+ * process then loads one local file whose every import is still decided by the broker.
+ * `@warden/sdk` stays external (the process's import map points it at the SDK); a second copy
+ * of the SDK inside the bundle shares the one channel (see sdk/channel.ts).
+ *
+ * The bundler reads what the agent's imports name, with the host's rights: unconfined, a
+ * static `import secret from "/etc/…" with { type: "json" }` would be inlined into the bundle.
+ * So it runs under the kernel sandbox (Landlock), able to read only the agent's own directory,
+ * the SDK, the configuration, its lockfile and node_modules, and the Deno cache; without the
+ * kernel sandbox, bundling is refused.
  */
 import { dirname, join, resolve } from "node:path";
+import { SYSTEM_READ_ONLY } from "./spawn.ts";
 
 /** Where the project's own configuration (and lockfile) lives. */
 const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const SDK_DIR = new URL("../../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The nearest deno.json / deno.jsonc above `file`, else the project's. */
 export function configFor(file: string): string {
@@ -44,32 +52,108 @@ export function pinned(entry: string, config: string): string {
   return mapped + (m[2] ?? "");
 }
 
+/** How to bundle. */
+export interface BundleOptions {
+  /** The Landlock launcher (required: the bundler never runs unconfined). */
+  launcher: string | null;
+  /** Why there is no launcher, for the refusal. */
+  why?: string;
+  deno?: string;
+  config?: string;
+}
+
+let denoDir: Promise<string> | undefined;
+
+/**
+ * The Deno cache the bundler reads, and a trusted warm-up that fetches the bundler's own
+ * esbuild binary into it (the confined bundler then finds it there).
+ */
+function prepare(deno: string): Promise<string> {
+  return denoDir ??= (async () => {
+    const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
+      .output();
+    const dir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+    const tmp = await Deno.makeTempDir({ prefix: "warden-bundle-warmup-" });
+    try {
+      await Deno.writeTextFile(join(tmp, "w.ts"), "export {};\n");
+      await new Deno.Command(deno, {
+        args: ["bundle", "--quiet", "--no-config", `--output=${join(tmp, "w.js")}`, "w.ts"],
+        cwd: tmp,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+    return dir;
+  })();
+}
+
+function existing(paths: string[]): string[] {
+  return paths.filter((p) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Bundle `entry` (a module path or an `npm:` specifier) to `out`; throws with deno's message. */
 export async function bundleModule(
   entry: string,
   out: string,
-  opts: { deno?: string; config?: string } = {},
+  opts: BundleOptions,
 ): Promise<string> {
+  if (!opts.launcher) {
+    throw new Error(
+      `bundling needs the kernel sandbox to confine the bundler (${opts.why ?? "unavailable"})`,
+    );
+  }
+  const deno = opts.deno ?? Deno.execPath();
   const isFile = !/^(npm|jsr|https?):/.test(entry);
   const config = opts.config ?? (isFile ? configFor(entry) : PROJECT_CONFIG);
+  const root = dirname(config);
   Deno.mkdirSync(dirname(out), { recursive: true });
   if (!isFile) entry = pinned(entry, config);
-  const r = await new Deno.Command(opts.deno ?? Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform=deno",
-      `--config=${config}`,
-      "--frozen",
-      "--external=@warden/sdk",
-      `--output=${out}`,
-      isFile ? resolve(entry) : entry,
-    ],
-    cwd: dirname(config),
+  const cache = await prepare(deno);
+  const readOnly = existing([
+    ...SYSTEM_READ_ONLY,
+    "/etc/resolv.conf",
+    Deno.realPathSync(deno),
+    cache,
+    SDK_DIR,
+    config,
+    join(root, "deno.lock"),
+    join(root, "package.json"),
+    join(root, "node_modules"),
+    ...(isFile ? [dirname(resolve(entry))] : []),
+  ]);
+  const args = [
+    ...readOnly.flatMap((p) => ["--ro", p]),
+    "--rw",
+    dirname(out),
+    "--",
+    deno,
+    "bundle",
+    "--quiet",
+    "--platform=deno",
+    `--config=${config}`,
+    "--frozen",
+    "--no-remote",
+    "--external=@warden/sdk",
+    `--output=${out}`,
+    isFile ? resolve(entry) : entry,
+  ];
+  const r = await new Deno.Command(opts.launcher, {
+    args,
+    cwd: root,
+    clearEnv: true,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: cache, HOME: dirname(out) },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   }).output();
   if (!r.success) {
     const text = new TextDecoder().decode(r.stderr).trim().split("\n")

@@ -6,7 +6,13 @@
  */
 import { join } from "node:path";
 import type { AuditEntry } from "../../governance/audit/mod.ts";
-import { type AgentExit, type AgentHandle, AgentHost, type AgentSpec } from "../../runtime/host.ts";
+import {
+  type AgentExit,
+  type AgentHandle,
+  AgentHost,
+  type AgentSpec,
+  type HostOptions,
+} from "../../runtime/host.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { assertEquals } from "../policy/asserts.ts";
 
@@ -84,10 +90,11 @@ export function parseAttempts(stdout: string): Attempt[] {
 }
 
 /** A new host with the shipped policy, built-ins and ring ceilings. */
-export function newHost(): AgentHost {
+export function newHost(opts: Partial<HostOptions> = {}): AgentHost {
   return new AgentHost({
     policy: loadPolicy([join(ROOT, "policies/agents.yaml")], { builtin: true }),
     rings: loadRings(),
+    ...opts,
   });
 }
 

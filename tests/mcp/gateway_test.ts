@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "../policy/asserts.ts";
 import { join } from "node:path";
+import { argsDigest } from "../../runtime/governor.ts";
 import { policyOf, SERVERS, session, testPolicy, text } from "./helpers.ts";
 
 const NOTES = join(SERVERS, "notes.ts");
@@ -67,6 +68,9 @@ Deno.test("every tools/call is decided with its arguments and audited; denials a
       ],
     );
     assertEquals(calls.every((e) => e.agent.name === "notes" && e.agent.ring === 2), true);
+    // The arguments decided are in the log as a digest, not as values.
+    assertEquals(calls[1].argsSha256, argsDigest({ text: "db password = hunter2" }));
+    assert(!JSON.stringify(calls).includes("hunter2"), "argument values stay out of the log");
   } finally {
     await s.close();
   }

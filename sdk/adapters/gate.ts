@@ -1,0 +1,199 @@
+/**
+ * The framework-free core of the adapters: every call of a wrapped framework tool is decided by
+ * the Warden host before anything runs.
+ *
+ * - `"worker"` (default): the host decides and audits `tool.call` with the full arguments
+ *   (`tools.authorize`), then the framework tool's own implementation runs here, in the agent's
+ *   sandboxed process, where its raw file, network and process operations still go through the
+ *   permission broker.
+ * - `"host"`: the host-registered tool of that name runs host-side (`tools.call`); the local
+ *   implementation is never used.
+ *
+ * Fail closed: when the decision fails for any reason (denied, approval pending, no host, a
+ * broken channel), the local implementation does not run and a {@link WardenToolError} carries
+ * one model-readable line.
+ * @module
+ */
+import { type ErrorCode, tools } from "../mod.ts";
+
+/** Where a wrapped tool runs. */
+export type ExecutionMode = "worker" | "host";
+
+/** How one framework tool is governed. */
+export interface GateOptions {
+  /** `"worker"` (default): decided by the host, run here. `"host"`: run by the host. */
+  mode?: ExecutionMode;
+  /** The Warden tool name the policy sees (default: the framework tool's name). */
+  name?: string;
+}
+
+/** How a set of framework tools is governed: a default mode and per-tool overrides. */
+export interface GateSetOptions {
+  /** Default mode for every tool of the set (`"worker"` unless given). */
+  mode?: ExecutionMode;
+  /** Overrides keyed by the framework tool's name. */
+  tools?: Record<string, GateOptions>;
+}
+
+/** The options that apply to the framework tool `toolName` of a set. */
+export function optionsFor(toolName: string, set: GateSetOptions = {}): GateOptions {
+  const own = set.tools && Object.hasOwn(set.tools, toolName) ? set.tools[toolName] : undefined;
+  return { mode: own?.mode ?? set.mode, name: own?.name };
+}
+
+/** A refusal (or failure) reported by Warden, as seen by a wrapped tool. */
+export interface Refusal {
+  code: ErrorCode;
+  rule: string | null;
+  message: string;
+}
+
+/**
+ * A Warden refusal of a tool call, thrown where the framework expects a tool's error. Its
+ * message (and `toString()`, which some frameworks show the model) is one readable line.
+ */
+export class WardenToolError extends Error {
+  /** The Warden tool name that was refused. */
+  readonly tool: string;
+  readonly code: ErrorCode;
+  readonly rule: string | null;
+  /** The host's own reason, without the adapter's wording. */
+  readonly reason: string;
+  constructor(tool: string, refusal: Refusal) {
+    super(describeRefusal(tool, refusal));
+    this.name = "WardenToolError";
+    this.tool = tool;
+    this.code = refusal.code;
+    this.rule = refusal.rule;
+    this.reason = refusal.message;
+  }
+  override toString(): string {
+    return this.message;
+  }
+}
+
+const CODES: readonly string[] = [
+  "denied",
+  "approval_required",
+  "invalid",
+  "failed",
+  "busy",
+  "killed",
+  "timeout",
+];
+
+/**
+ * Is `e` a WardenError? Checked by shape, not `instanceof`: a bundled agent carries its own
+ * copy of the SDK, while the errors come from the copy the bootstrap attached the channel with.
+ */
+export function isWardenError(e: unknown): e is Error & Refusal {
+  if (!(e instanceof Error) || e.name !== "WardenError") return false;
+  const { code, rule } = e as Error & Partial<Refusal>;
+  return typeof code === "string" && CODES.includes(code) &&
+    (rule === null || rule === undefined || typeof rule === "string");
+}
+
+/**
+ * The host's reason without what the line already says: the policy engine words a rule's
+ * reason `denied by rule "id": …` (and the gateway prefixes a pending approval), and the line
+ * names the rule itself.
+ */
+function reasonOf(r: Refusal): string {
+  if (!r.rule) return r.message;
+  const rule = JSON.stringify(r.rule).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const said = new RegExp(
+    "^(?:approval required \\(not performed\\): )?" +
+      `(?:allowed|denied|approval required) by rule ${rule}(?:: |$)`,
+  );
+  return r.message.replace(said, "");
+}
+
+/** One line for the model: what Warden did with the call of `tool`, and why. */
+export function describeRefusal(tool: string, r: Refusal): string {
+  const t = JSON.stringify(tool);
+  const by = r.rule ? ` (rule ${r.rule})` : "";
+  const reason = reasonOf(r);
+  const why = reason ? `: ${reason}` : "";
+  switch (r.code) {
+    case "denied":
+      return `Warden denied tool ${t}${by}${why}`;
+    case "approval_required":
+      return `Warden held tool ${t} for human approval${by}; it did not run${why}`;
+    case "invalid":
+      return `Warden rejected the arguments of tool ${t}${by}${why}`;
+    case "busy":
+      return `Warden: tool ${t} is temporarily unavailable${by}${why}`;
+    case "timeout":
+      return `Warden: tool ${t} timed out${by}${why}`;
+    case "killed":
+      return `Warden stopped this agent; tool ${t} did not run${why}`;
+    case "failed":
+      return `Warden could not run tool ${t}${by}${why}`;
+  }
+}
+
+/** The refusal an error stands for: a WardenError as it is, anything else as a failure. */
+function toRefusal(e: unknown): Refusal {
+  if (isWardenError(e)) return { code: e.code, rule: e.rule ?? null, message: e.message };
+  return { code: "failed", rule: null, message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Tool arguments as the policy sees them: an object as it is, anything else as `{ input }`. */
+export function toolArgs(input: unknown): Record<string, unknown> {
+  if (input !== null && typeof input === "object" && !Array.isArray(input)) {
+    return input as Record<string, unknown>;
+  }
+  return input === undefined ? {} : { input };
+}
+
+/** The Warden side of one framework tool. */
+export interface ToolGate {
+  /** The Warden tool name. */
+  readonly name: string;
+  readonly mode: ExecutionMode;
+  /**
+   * Decide the call; resolves when the host allows it. Throws a WardenToolError otherwise, and
+   * for any failure of the decision itself (fail closed).
+   */
+  authorize(input: unknown): Promise<void>;
+  /** Run the host-registered tool (host mode). Throws a WardenToolError when refused. */
+  callHost(input: unknown): Promise<unknown>;
+  /**
+   * Worker mode: authorize, then run `local` (its own errors pass through unchanged). Host
+   * mode: the host-registered tool runs and `local` is never called.
+   */
+  run<T>(input: unknown, local: () => T | Promise<T>): Promise<T | unknown>;
+}
+
+/** The gate for the framework tool `frameworkName`. */
+export function toolGate(frameworkName: string, opts: GateOptions = {}): ToolGate {
+  const name = opts.name ?? frameworkName;
+  const mode = opts.mode ?? "worker";
+  if (mode !== "worker" && mode !== "host") {
+    throw new TypeError(`tool ${JSON.stringify(name)}: unknown execution mode ${String(mode)}`);
+  }
+  const gate: ToolGate = {
+    name,
+    mode,
+    async authorize(input) {
+      try {
+        await tools.authorize(name, toolArgs(input));
+      } catch (e) {
+        throw new WardenToolError(name, toRefusal(e));
+      }
+    },
+    async callHost(input) {
+      try {
+        return await tools.call(name, toolArgs(input));
+      } catch (e) {
+        throw new WardenToolError(name, toRefusal(e));
+      }
+    },
+    async run(input, local) {
+      if (mode === "host") return await gate.callHost(input);
+      await gate.authorize(input);
+      return await local();
+    },
+  };
+  return gate;
+}
