@@ -584,7 +584,9 @@ export class AgentHost {
       (e.saga as { event?: string } | undefined)?.event === "completed"
     ) {
       event = { type: "saga_completed", at };
-    } else if (e.path === "broker" || e.path === "sdk" || e.path === "mcp") {
+    } else if (e.path === "broker" || e.path === "sdk") {
+      // MCP-path decisions are the client's calls of a governed server's tools, not the
+      // server's own choices: they do not move the server's trust (its broker checks do).
       if (e.effect === "allow") event = { type: "allowed", at };
       else if (e.effect === "deny") {
         const severity = e.rule

@@ -20,3 +20,22 @@ export function parseCli<O extends NonNullable<ParseArgsConfig["options"]>>(
     return null;
   }
 }
+
+/**
+ * An integer flag's value (undefined when absent); a value that is not an integer in
+ * [min, max] is reported through `fail` with one line naming the flag.
+ */
+export function intFlag(
+  name: string,
+  v: string | undefined,
+  min: number,
+  max: number,
+  fail: (message: string) => never,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    fail(`--${name}: expected an integer ${min}-${max}, got "${v}"`);
+  }
+  return n;
+}

@@ -16,7 +16,7 @@ import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { parseServerCommand } from "../mcp/command.ts";
 import { McpGateway } from "../mcp/gateway.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
-import { describe, parseCli } from "./args.ts";
+import { describe, intFlag, parseCli } from "./args.ts";
 
 const USAGE = `usage: deno task mcp-gateway --server "<command>" [--policy FILE|DIR]... [--ring 0-3]
        [--name NAME] [--workspace DIR] [--env NAME=VALUE]... [--audit FILE] [--keystore DIR]
@@ -24,7 +24,9 @@ const USAGE = `usage: deno task mcp-gateway --server "<command>" [--policy FILE|
 
   --server    the MCP server's command line: a .ts/.js module, "deno run …", "node …",
               "npm:<package>" or "npx <package>" (packages come from deno.json and its lockfile)
-  --show-all  list every tool and prompt, also those the policy never allows`;
+  --show-all  list every tool and prompt, also those the policy never allows
+  --kill-after-denials N
+              kill the server (ending the session) after N denials within a minute`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -33,14 +35,8 @@ function fail(msg: string): never {
   Deno.exit(1);
 }
 
-function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    fail(`--${name}: expected an integer ${min}-${max}, got "${v}"`);
-  }
-  return n;
-}
+const int = (name: string, v: string | undefined, min: number, max: number) =>
+  intFlag(name, v, min, max, fail);
 
 async function main(): Promise<number> {
   const parsed = parseCli({

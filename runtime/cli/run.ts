@@ -5,7 +5,7 @@
  * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
  * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
  */
-import { describe, parseCli } from "./args.ts";
+import { describe, intFlag, parseCli } from "./args.ts";
 import { formatProblem, PolicyError } from "../../governance/mod.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
@@ -31,18 +31,12 @@ const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR].
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
+const int = (name: string, v: string | undefined, min: number, max: number) =>
+  intFlag(name, v, min, max, (m) => fail(`${m}\n${USAGE}`));
+
 function fail(msg: string, code = 2): never {
   console.error(msg);
   Deno.exit(code);
-}
-
-function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    fail(`--${name}: expected an integer ${min}-${max}, got "${v}"\n${USAGE}`);
-  }
-  return n;
 }
 
 async function main(): Promise<number> {

@@ -15,6 +15,8 @@ interface PluginCall {
 }
 
 const [sdkSocket, entryUrl] = Deno.args;
+// As for agents (bootstrap.ts): the plugin's own arguments (none) are all it sees.
+Object.defineProperty(Deno, "args", { value: Object.freeze([]), configurable: true });
 attach(await Deno.connect({ transport: "unix", path: sdkSocket }));
 const mod = await import(entryUrl);
 const tools = (mod.tools ?? {}) as Record<string, ToolFn>;

@@ -1,10 +1,11 @@
 /**
- * `deno task bench [--json] [--quick] [--only policy|cedar|host|audit]`: every hot path with p50/p99/p99.9
+ * `deno task bench [--json] [--quick] [--only policy|cedar|host|mcp|audit]`: every hot path with p50/p99/p99.9
  * and ops/s. With --json, one JSON object per case on stdout.
  */
 import { runAuditBench } from "./audit_bench.ts";
 import { runCedarBench } from "./cedar_bench.ts";
 import { runHostBench } from "./host_bench.ts";
+import { runMcpBench } from "./mcp_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { type BenchRow, machine, timerOverheadUs, us } from "./stats.ts";
 
@@ -45,6 +46,9 @@ if (!only || only === "policy" || only === "cedar") {
 if (!only || only === "host") {
   rows.push(...await runHostBench({ quick, log }));
 }
+if (!only || only === "mcp") {
+  rows.push(...await runMcpBench({ quick, log }));
+}
 if (!only || only === "audit") {
   rows.push(...await runAuditBench({ quick, log }));
 }
@@ -72,6 +76,9 @@ if (json) {
           .target_ratio as number}x: ${r.meets_target ? "met" : "MISSED"}); ${
           (r.ratio_ops_vs_allow_all as number).toFixed(2)
         }x mean time`
+        : "",
+      r.ratio_vs_direct !== undefined
+        ? `${(r.ratio_vs_direct as number).toFixed(2)}x the direct p50`
         : "",
       r.broker_checks !== undefined ? `${r.broker_checks} broker checks` : "",
       r.same_argv === false ? "ARMS RAN DIFFERENT ARGV" : "",

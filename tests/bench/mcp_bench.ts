@@ -1,0 +1,145 @@
+/**
+ * Integration benchmarks: MCP `tools/call` through the gateway beside the same server without
+ * it, and the adapters' `tools.authorize` round trip.
+ *
+ * Rows (latencies in µs, per call, measured in the client):
+ * - `mcp.tools_call direct`: the SDK client talks stdio to the bundled echo server run as a
+ *   plain `deno run -A` process (no sandbox, no broker, no policy, no audit).
+ * - `mcp.tools_call gateway`: the same bundle as a governed worker (ring 2, broker, Landlock)
+ *   behind McpGateway; the client is connected in memory, so both arms cross one stdio pipe.
+ *   Each call is decided, audited (written before the answer) and forwarded.
+ * - `sdk.authorize`: `tools.authorize` timed inside an agent (decide + audit, nothing run).
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { join } from "node:path";
+import { compilePolicySet } from "../../governance/mod.ts";
+import { AgentHost } from "../../runtime/host.ts";
+import { McpGateway } from "../../runtime/mcp/gateway.ts";
+import { BUILTIN_POLICY, loadRings } from "../../runtime/policy/loader.ts";
+import { pipeLines } from "../../runtime/supervisor/output.ts";
+import { type BenchRow, pct } from "./stats.ts";
+
+export interface McpBenchOptions {
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+const AGENTS = new URL("./agents/", import.meta.url).pathname;
+const POLICY = `apiVersion: warden/v1
+kind: Policy
+name: bench-integrations
+default: deny
+rules:
+  - { id: echo, effect: allow, action: tool.call, resource: echo }
+  - { id: mail, effect: allow, action: tool.call, resource: send_email,
+      when: { args.to: { suffix: "@example.com" } } }
+  - { id: files, effect: allow, action: [fs.read, fs.write], when: { path: { within: ["\${workspace}"] } } }
+  - { id: out, effect: allow, action: output.emit }
+`;
+
+function row(name: string, engine: string, lat: number[], secs: number): BenchRow {
+  const s = Float64Array.from(lat).sort();
+  return {
+    name,
+    engine,
+    p50_us: pct(s, 0.5),
+    p99_us: pct(s, 0.99),
+    p999_us: pct(s, 0.999),
+    ops_per_s: lat.length / secs,
+    samples: lat.length,
+  };
+}
+
+async function calls(client: Client, n: number, warmup: number): Promise<[number[], number]> {
+  for (let i = 0; i < warmup; i++) {
+    await client.callTool({ name: "echo", arguments: { text: "x" } });
+  }
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    await client.callTool({ name: "echo", arguments: { text: `call ${i}` } });
+    lat.push((performance.now() - s) * 1000);
+  }
+  return [lat, (performance.now() - t0) / 1000];
+}
+
+export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
+  const n = o.quick ? 500 : 5000;
+  const warmup = o.quick ? 100 : 500;
+  const state = Deno.makeTempDirSync({ prefix: "warden-bench-mcp-" });
+  const policy = compilePolicySet([
+    { path: BUILTIN_POLICY, text: Deno.readTextFileSync(BUILTIN_POLICY) },
+    { path: "bench.yaml", text: POLICY },
+  ]);
+  const host = new AgentHost({
+    policy,
+    rings: loadRings(),
+    auditPath: join(state, "audit.jsonl"),
+    stateDir: join(state, "host"),
+  });
+  const rows: BenchRow[] = [];
+  try {
+    o.log(`mcp.tools_call gateway: ${n} calls`);
+    const gw = await McpGateway.start({ host, server: { module: join(AGENTS, "mcp_echo.ts") } });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await gw.serve(b);
+    const client = new Client({ name: "bench", version: "1.0.0" });
+    await client.connect(a);
+    const [glat, gsecs] = await calls(client, n, warmup);
+    await client.close();
+    // The very bundle the gateway ran, now as a plain process.
+    const bundle = join(state, "host", "a1", "code", "mcp_echo.bundle.js");
+    const copy = join(state, "echo.bundle.js");
+    Deno.copyFileSync(bundle, copy);
+    await gw.close();
+
+    o.log(`mcp.tools_call direct: ${n} calls`);
+    const direct = new Client({ name: "bench", version: "1.0.0" });
+    await direct.connect(
+      new StdioClientTransport({
+        command: Deno.execPath(),
+        args: ["run", "-A", "--no-config", copy],
+        stderr: "ignore",
+      }),
+    );
+    const [dlat, dsecs] = await calls(direct, n, warmup);
+    await direct.close();
+    const d = row("mcp.tools_call direct", "no governance", dlat, dsecs);
+    const g = row("mcp.tools_call gateway", "warden", glat, gsecs);
+    g.ratio_vs_direct = g.p50_us / d.p50_us;
+    rows.push(d, g);
+
+    o.log(`sdk.authorize: ${n} calls`);
+    const ws = join(state, "ws");
+    Deno.mkdirSync(ws, { recursive: true });
+    Deno.writeTextFileSync(join(ws, "params.json"), JSON.stringify({ n, warmup }));
+    const h = await host.start({
+      module: join(AGENTS, "authorize.ts"),
+      workspace: ws,
+      limits: { ratePerSecond: 1e9, burst: 1e9 },
+    });
+    let line = "";
+    await Promise.all([
+      pipeLines(h.process.stdout, (l) => (line = l)),
+      pipeLines(h.process.stderr, () => {}),
+      h.exited,
+    ]);
+    const s = JSON.parse(line) as Record<string, number>;
+    rows.push({
+      name: "sdk.authorize",
+      engine: "warden",
+      p50_us: s.p50_us,
+      p99_us: s.p99_us,
+      p999_us: s.p999_us,
+      ops_per_s: s.ops_per_s,
+      samples: s.n,
+    });
+  } finally {
+    await host.close();
+    Deno.removeSync(state, { recursive: true });
+  }
+  return rows;
+}
