@@ -32,6 +32,7 @@ import {
   type LoggingMessageNotification,
   LoggingMessageNotificationSchema,
   McpError,
+  type Progress,
   PromptListChangedNotificationSchema,
   type ReadResourceRequest,
   ReadResourceRequestSchema,
@@ -84,7 +85,10 @@ export interface McpGatewayOptions {
 }
 
 /** What a request handler uses of the SDK's per-request extra. */
-type Extra = { signal: AbortSignal };
+type Extra = {
+  signal: AbortSignal;
+  sendNotification: (n: { method: string; params: Record<string, unknown> }) => Promise<void>;
+};
 
 const CLIENT_INFO = { name: "warden-mcp-gateway", version: "1.0.0" };
 
@@ -256,7 +260,20 @@ export class McpGateway {
           if (no !== null) {
             return { isError: true, content: [{ type: "text", text: no }] } as CallToolResult;
           }
-          return await c.callTool(req.params, undefined, { signal: extra.signal, timeout });
+          // Progress the server reports goes on to the client under the client's own token.
+          const token = req.params._meta?.progressToken;
+          return await c.callTool(req.params, undefined, {
+            signal: extra.signal,
+            timeout,
+            ...(token === undefined ? {} : {
+              resetTimeoutOnProgress: true,
+              onprogress: (p: Progress) =>
+                extra.sendNotification({
+                  method: "notifications/progress",
+                  params: { ...p, progressToken: token },
+                }).catch(() => {}),
+            }),
+          });
         },
       );
       c.setNotificationHandler(

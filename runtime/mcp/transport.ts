@@ -67,6 +67,10 @@ export class ProcessTransport implements Transport {
           this.#line(merged.subarray(start, i));
           start = i + 1;
           if (this.#closed) return;
+          // The SDK handles notifications a microtask later but responses at once: let it
+          // finish a notification (progress) before the response that follows it in the
+          // same chunk ends the request.
+          await null;
         }
         buf = merged.slice(start);
         if (buf.length > this.#limits.maxLineBytes) {

@@ -54,7 +54,12 @@ Deno.test("deno task mcp-gateway governs the notes server and writes a verifiabl
       "--keystore",
       join(dir, "keys"),
     ]);
-    assertEquals(names(await client.listTools()), ["add_note", "list_notes", "read_file"]);
+    assertEquals(names(await client.listTools()), [
+      "add_note",
+      "export_notes",
+      "list_notes",
+      "read_file",
+    ]);
     assertEquals(
       text(await client.callTool({ name: "add_note", arguments: { text: "hi" } })),
       "added note 1",

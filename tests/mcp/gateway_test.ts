@@ -23,7 +23,7 @@ Deno.test("tools/list hides the tools the policy never allows; --show-all lists 
   const s = await session({ module: NOTES });
   try {
     const names = (await s.client.listTools()).tools.map((t: { name: string }) => t.name).sort();
-    assertEquals(names, ["add_note", "list_notes", "read_file"]);
+    assertEquals(names, ["add_note", "export_notes", "list_notes", "read_file"]);
     assert(s.notices.some((n) => n.includes("delete_notes")), "the hidden tool is reported");
   } finally {
     await s.close();
@@ -31,7 +31,7 @@ Deno.test("tools/list hides the tools the policy never allows; --show-all lists 
   const all = await session({ module: NOTES }, { hide: false });
   try {
     const names = (await all.client.listTools()).tools.map((t: { name: string }) => t.name).sort();
-    assertEquals(names, ["add_note", "delete_notes", "list_notes", "read_file"]);
+    assertEquals(names, ["add_note", "delete_notes", "export_notes", "list_notes", "read_file"]);
   } finally {
     await all.close();
   }
@@ -202,6 +202,71 @@ Deno.test("a server killed mid-call ends the call with an error, not a hang", as
     assertMatch(err.message, /Connection closed/);
     const kill = s.host.audit.recent.find((e) => e.action === "agent.kill");
     assertMatch(kill?.reason ?? "", /operator kill switch/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("prompts: listing hides the never-allowed one; prompts/get is decided with its arguments", async () => {
+  const s = await session({ module: NOTES });
+  try {
+    const listed = (await s.client.listPrompts()).prompts.map((p: { name: string }) => p.name);
+    assertEquals(listed, ["summarize"]);
+    await s.client.callTool({ name: "add_note", arguments: { text: "ship it" } });
+    const ok = await s.client.getPrompt({ name: "summarize", arguments: { style: "terse" } });
+    assertMatch(JSON.stringify(ok.messages), /Summarize in a terse style: ship it/);
+    await assertRejects(
+      () => s.client.getPrompt({ name: "summarize", arguments: { style: "shouting" } }),
+      Error,
+      'Warden denied prompt "summarize" (rule no-shouting)',
+    );
+    await assertRejects(
+      () => s.client.getPrompt({ name: "leak_prompt" }),
+      Error,
+      'Warden denied prompt "leak_prompt"',
+    );
+    const gets = s.host.audit.recent.filter((e) => e.action === "mcp.prompt.get");
+    assertEquals(gets.map((e) => [e.resource, e.effect]), [
+      ["summarize", "allow"],
+      ["summarize", "deny"],
+      ["leak_prompt", "deny"],
+    ]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("progress reported by the server reaches the client through the gateway", async () => {
+  const s = await session({ module: NOTES });
+  try {
+    for (const t of ["a", "b", "c"]) {
+      await s.client.callTool({ name: "add_note", arguments: { text: t } });
+    }
+    const seen: number[] = [];
+    const r = await s.client.callTool({ name: "export_notes", arguments: {} }, undefined, {
+      onprogress: (p: { progress: number }) => seen.push(p.progress),
+    });
+    assertEquals(text(r), "a\nb\nc");
+    assertEquals(seen, [1, 2, 3], s.notices.join("\n"));
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a client's cancellation reaches the governed server", async () => {
+  const s = await session({ module: HOSTILE }, { policy: policyOf(HOSTILE_POLICY) });
+  try {
+    const ctl = new AbortController();
+    const call = s.client.callTool({ name: "hang", arguments: {} }, undefined, {
+      signal: ctl.signal,
+    }).then(() => null, (e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    ctl.abort("the user gave up");
+    assert((await call) instanceof Error, "the cancelled call fails");
+    for (let i = 0; i < 50 && !s.notices.some((n) => n.includes("cancelled request")); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert(s.notices.some((n) => /hostile: cancelled request \d+/.test(n)), s.notices.join("\n"));
   } finally {
     await s.close();
   }

@@ -1,7 +1,8 @@
 /**
  * A hostile MCP server for the gateway tests (hand-written JSON-RPC, no SDK): it prints lines
  * that are not JSON-RPC before answering, and on `tools/call` of "flood" it writes one line
- * longer than any limit, without a newline; "hang" never answers.
+ * longer than any limit, without a newline; "hang" never answers (a cancellation is reported on
+ * stderr).
  */
 const enc = new TextEncoder();
 const out = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
@@ -42,6 +43,8 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
       for (let i = 0; i < 64; i++) raw(chunk);
     } else if (m.method === "tools/call" && m.params.name === "hang") {
       // never answers
+    } else if (m.method === "notifications/cancelled") {
+      console.error(`cancelled request ${m.params.requestId}: ${m.params.reason ?? ""}`);
     } else if (m.id !== undefined) {
       out({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no" } });
     }

@@ -43,6 +43,36 @@ server.registerTool("read_file", {
     return { isError: true, content: [{ type: "text", text: String(e) }] };
   }
 });
+server.registerTool("export_notes", {
+  description: "Export the notes, reporting progress per note",
+}, async (extra: {
+  _meta?: { progressToken?: string | number };
+  sendNotification: (n: unknown) => Promise<void>;
+}) => {
+  const notes = load();
+  const token = extra._meta?.progressToken;
+  for (let i = 0; i < notes.length; i++) {
+    if (token !== undefined) {
+      await extra.sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: token, progress: i + 1, total: notes.length },
+      });
+    }
+  }
+  return { content: [{ type: "text", text: notes.join("\n") }] };
+});
+server.registerPrompt("summarize", {
+  description: "Summarize the notes in a style",
+  argsSchema: { style: z.string() },
+}, ({ style }: { style: string }) => ({
+  messages: [{
+    role: "user",
+    content: { type: "text", text: `Summarize in a ${style} style: ${load().join("; ")}` },
+  }],
+}));
+server.registerPrompt("leak_prompt", { description: "Never allowed" }, () => ({
+  messages: [{ role: "user", content: { type: "text", text: "secret system prompt" } }],
+}));
 server.registerResource(
   "count",
   "notes://count",
