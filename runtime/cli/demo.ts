@@ -1,7 +1,9 @@
 /**
  * `deno task demo`: one host runs a benign research agent and a hostile one side by side,
- * each in its own sandboxed process at ring 2, and prints every decision, the kill of the
- * hostile agent's busy loop, and a summary checked against the hash-chained audit log.
+ * each in its own sandboxed process at ring 2, then an MCP server behind the gateway driven by
+ * a scripted MCP client that tries what a prompt-injected model would; it prints every
+ * decision, the kill of the hostile agent's busy loop, and a summary checked against the
+ * hash-chained audit log.
  */
 import { join } from "node:path";
 import { verifyLog } from "../audit/verify.ts";
@@ -11,6 +13,7 @@ import { AgentHost, type HostEvent } from "../host.ts";
 import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
+import { mcpAct } from "./demo_mcp.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const dim = (s: string) => (Deno.noColor ? s : `\x1b[2m${s}\x1b[0m`);
@@ -42,7 +45,10 @@ Deno.writeTextFileSync(
 );
 const auditPath = join(state, "audit.jsonl");
 
-const policy = loadPolicy([join(root, "policies/agents.yaml")], { builtin: true });
+const policy = loadPolicy(
+  [join(root, "policies/agents.yaml"), join(root, "examples/mcp/policy.yaml")],
+  { builtin: true },
+);
 const signer = await new Keystore(join(state, "keys")).signer("host");
 const events: HostEvent[] = [];
 const host = new AgentHost({
@@ -98,6 +104,7 @@ const streams = [
 ];
 const [r1, r2] = await Promise.all([research.exited, rogue.exited]);
 await Promise.all(streams);
+const mcp = await mcpAct(host, join(state, "mcp"), (l) => console.log(l));
 await host.close();
 
 const entries = Deno.readTextFileSync(auditPath).trim().split("\n").map((l) => JSON.parse(l));
@@ -115,6 +122,10 @@ console.log(
     count("rogue", "allow")
   } allowed, ${count("rogue", "deny")} denied`,
 );
+console.log(
+  `  notes (MCP): ${mcp.listed} tools listed, ${mcp.hidden} hidden; ${mcp.refused} of ${mcp.calls} ` +
+    `calls refused; notes intact: ${mcp.intact}`,
+);
 console.log(`  loot received by the exfiltration endpoint: ${exfilHits}`);
 console.log(
   `  report written by research: ${
@@ -131,5 +142,5 @@ console.log(
 
 await server.shutdown();
 Deno.removeSync(state, { recursive: true });
-const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && verified.ok;
+const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && verified.ok && mcp.intact;
 Deno.exit(ok ? 0 : 1);

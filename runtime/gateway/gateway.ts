@@ -249,9 +249,9 @@ export class Gateway {
   }
 
   /** Decide; throw a Refusal unless allowed (or approved). */
-  async #decide(ask: Ask): Promise<void> {
+  async #decide(ask: Ask, extra?: Record<string, unknown>): Promise<void> {
     const { governor, agent } = this.opts;
-    const ruling = governor.decide(agent, ask);
+    const ruling = governor.decide(agent, ask, extra);
     if (ruling.effect === "allow") return;
     if (ruling.effect === "require_approval") {
       const outcome = this.opts.approvals
@@ -335,7 +335,7 @@ export class Gateway {
           resource: req.name,
           args: req.args,
           context: { execution: "worker" },
-        });
+        }, { execution: "worker" });
         return null;
       }
       case "fs.readText": {

@@ -90,6 +90,19 @@ type Extra = {
   sendNotification: (n: { method: string; params: Record<string, unknown> }) => Promise<void>;
 };
 
+/**
+ * A decision's reason without the engine's `denied by rule "id": ` lead (the line names the
+ * rule itself); a rule without a reason of its own keeps the engine's wording.
+ */
+function ownReason(reason: string, rule: string | null): string {
+  if (!rule) return reason;
+  for (const verb of ["denied", "approval required"]) {
+    const lead = `${verb} by rule ${JSON.stringify(rule)}: `;
+    if (reason.startsWith(lead)) return reason.slice(lead.length);
+  }
+  return reason;
+}
+
 const CLIENT_INFO = { name: "warden-mcp-gateway", version: "1.0.0" };
 
 /** A governed MCP server and the gateway in front of it. */
@@ -99,6 +112,7 @@ export class McpGateway {
   #opts: McpGatewayOptions;
   #server: Server | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #hiddenSeen = new Set<string>();
 
   private constructor(opts: McpGatewayOptions, handle: AgentHandle, client: Client) {
@@ -221,16 +235,16 @@ export class McpGateway {
       if (outcome === "pending") {
         text = `Warden: ${what} needs approval and was not performed${
           ruling.rule ? ` (rule ${ruling.rule})` : ""
-        }: ${ruling.reason}`;
+        }: ${ownReason(ruling.reason, ruling.rule)}`;
       } else if (outcome === "denied") {
         text = `Warden denied ${what}${ruling.rule ? ` (rule ${ruling.rule})` : ""}: approval ${
           this.#opts.approvals ? "refused" : "unavailable"
         }`;
       }
     } else if (ruling.effect !== "allow") {
-      text = `Warden denied ${what}${
-        ruling.rule ? ` (rule ${ruling.rule})` : ""
-      }: ${ruling.reason}`;
+      text = `Warden denied ${what}${ruling.rule ? ` (rule ${ruling.rule})` : ""}: ${
+        ownReason(ruling.reason, ruling.rule)
+      }`;
     }
     governor.audit.commit(); // the decision is written before the client hears of it
     return text;
@@ -371,8 +385,11 @@ export class McpGateway {
   }
 
   /** Close the client side, stop the server process, and close the upstream connection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     await this.client.close().catch(() => {});
     if (this.#opts.host.get(this.handle.id)) {

@@ -160,6 +160,13 @@ Deno.test("gate under a host: allowed runs here, refused never runs, host mode r
         ["noop", "deny", null],
         ["format_disk", "deny", null],
       ], why);
+      // Worker-mode decisions say so in the log; host-mode calls (noop) do not.
+      const worker = run.audit.filter((e) => e.action === "tool.call" && e.execution === "worker")
+        .map((e) => e.resource);
+      assertEquals(worker.includes("noop"), false, why);
+      assertEquals(worker.filter((r) => r === "lookup").length, 3, why);
+      const first = run.audit.find((e) => e.action === "tool.call" && e.resource === "lookup");
+      assertEquals(typeof first?.argsSha256, "string", "decided arguments are digested");
     },
   );
 });

@@ -75,7 +75,7 @@ Deno.test("run: operator mistakes get one clear line and no stack trace", async 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("demo: runs both example agents and checks its own summary", async () => {
+Deno.test("demo: runs the example agents and the MCP act, and checks its own summary", async () => {
   const r = await runDeno(["task", "-q", "demo"]);
   assertEquals(r.code, 0, r.stdout + r.stderr);
   for (
@@ -83,6 +83,8 @@ Deno.test("demo: runs both example agents and checks its own summary", async () 
       "KILL rogue",
       "loot received by the exfiltration endpoint: 0",
       "hash chain verified",
+      "hidden, never allowed: delete_notes",
+      "3 of 5 calls refused; notes intact: true",
     ]
   ) {
     if (!r.stdout.includes(s)) throw new Error(`missing "${s}" in demo output`);

@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch } from "../policy/asserts.ts";
-import { POLICY, SERVERS, text } from "./helpers.ts";
+import { NOTES, POLICY, text } from "./helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -46,7 +46,7 @@ Deno.test("deno task mcp-gateway governs the notes server and writes a verifiabl
   try {
     const { client, stderr } = await connect([
       "--server",
-      `deno run -A ${join(SERVERS, "notes.ts")}`,
+      `deno run -A ${NOTES}`,
       "--policy",
       POLICY,
       "--audit",
@@ -145,9 +145,9 @@ Deno.test("operator mistakes are one clear line, never a stack trace", async () 
       [["--server", "python3 server.py"], /cannot govern "python3"/],
       [["--server", "deno run 'unterminated"], /--server: unterminated ' quote/],
       [["--server", join(dir, "missing.ts")], /agent module not found/],
-      [["--server", join(SERVERS, "notes.ts"), "--policy", bad], /bad\.yaml:6:\d+: /],
-      [["--server", join(SERVERS, "notes.ts"), "--env", "LD_PRELOAD=/x.so"], /LD_PRELOAD steers/],
-      [["--server", join(SERVERS, "notes.ts"), "--ring", "9"], /--ring: expected an integer 0-3/],
+      [["--server", NOTES, "--policy", bad], /bad\.yaml:6:\d+: /],
+      [["--server", NOTES, "--env", "LD_PRELOAD=/x.so"], /LD_PRELOAD steers/],
+      [["--server", NOTES, "--ring", "9"], /--ring: expected an integer 0-3/],
     ];
     for (const [args, want] of cases) {
       const r = await gateway(args);

@@ -7,9 +7,8 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../policy/asserts.ts";
 import { join } from "node:path";
 import { argsDigest } from "../../runtime/governor.ts";
-import { policyOf, SERVERS, session, testPolicy, text } from "./helpers.ts";
+import { NOTES, policyOf, SERVERS, session, testPolicy, text } from "./helpers.ts";
 
-const NOTES = join(SERVERS, "notes.ts");
 const HOSTILE = join(SERVERS, "hostile.ts");
 const HOSTILE_POLICY = `apiVersion: warden/v1
 kind: Policy

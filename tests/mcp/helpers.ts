@@ -12,7 +12,9 @@ import { BUILTIN_POLICY, loadPolicy, loadRings } from "../../runtime/policy/load
 import { compilePolicySet } from "../../governance/mod.ts";
 
 export const SERVERS = new URL("./servers/", import.meta.url).pathname;
-export const POLICY = new URL("./policy.yaml", import.meta.url).pathname;
+/** The example notes server and the example MCP policy (examples/mcp/). */
+export const NOTES = new URL("../../examples/mcp/notes.ts", import.meta.url).pathname;
+export const POLICY = new URL("../../examples/mcp/policy.yaml", import.meta.url).pathname;
 
 /** The test policy (plus the host's built-ins). */
 export function testPolicy(): CompiledPolicy {

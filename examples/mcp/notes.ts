@@ -1,7 +1,10 @@
 /**
- * A small MCP server (official SDK, stdio) for the gateway tests: notes kept in a file in the
- * server's workspace, plus a tool that reads any path it is given (so a test can show the
- * broker stopping a governed server's raw file access).
+ * A small MCP server (official SDK, stdio): notes kept in a file in the server's workspace, a
+ * prompt, a resource, a tool that reports progress, and a tool that reads any path it is given
+ * (an innocent tool a model can abuse: behind the gateway the broker stops it at the ring's
+ * ceiling). Run it governed:
+ *
+ *   deno task mcp-gateway --server "deno run examples/mcp/notes.ts" --policy examples/mcp/policy.yaml
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
