@@ -116,7 +116,16 @@ export async function bundleModule(
   const config = opts.config ?? (isFile ? configFor(entry) : PROJECT_CONFIG);
   const root = dirname(config);
   Deno.mkdirSync(dirname(out), { recursive: true });
-  if (!isFile) entry = pinned(entry, config);
+  if (!isFile) {
+    const exact = pinned(entry, config);
+    if (exact === entry && !/^npm:(@[^/@]+\/)?[^/@]+@/.test(entry)) {
+      throw new Error(
+        `${entry} is not pinned in ${config}: add it first (deno add ${entry}), so that the ` +
+          `lockfile decides what runs`,
+      );
+    }
+    entry = exact;
+  }
   const cache = await prepare(deno);
   const readOnly = existing([
     ...SYSTEM_READ_ONLY,
@@ -156,8 +165,11 @@ export async function bundleModule(
     stderr: "piped",
   }).output();
   if (!r.success) {
-    const text = new TextDecoder().decode(r.stderr).trim().split("\n")
-      .filter((l) => !l.includes("is experimental")).slice(0, 6).join("\n");
+    const err = new TextDecoder().decode(r.stderr);
+    const text = err.includes("Deno has panicked")
+      ? "deno bundle crashed (is every package it needs installed from the lockfile?)"
+      : err.trim().split("\n").filter((l) => !l.includes("is experimental")).slice(0, 6)
+        .join("\n");
     throw new Error(`bundling ${entry} failed: ${text || `deno bundle exited ${r.code}`}`);
   }
   return out;

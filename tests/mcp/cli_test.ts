@@ -143,6 +143,10 @@ Deno.test("operator mistakes are one clear line, never a stack trace", async () 
     );
     const cases: [string[], RegExp][] = [
       [["--server", "python3 server.py"], /cannot govern "python3"/],
+      [
+        ["--server", "npx -y @modelcontextprotocol/server-filesystem /data"],
+        /npm:@modelcontextprotocol\/server-filesystem is not pinned in .*deno\.json: add it first/,
+      ],
       [["--server", "deno run 'unterminated"], /--server: unterminated ' quote/],
       [["--server", join(dir, "missing.ts")], /agent module not found/],
       [["--server", NOTES, "--policy", bad], /bad\.yaml:6:\d+: /],
