@@ -19,15 +19,19 @@ import { ChaosConfig } from "../sre/chaos.ts";
 import { join } from "node:path";
 import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
+import { loadHostTools } from "../adapters/host_tools.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
        [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
-       [--bundle] [--json] [--verbose]
+       [--bundle] [--host-tools MODULE]... [--json] [--verbose]
 
   --bundle   bundle the agent's module graph first (agents that import npm packages, such
-             as agent frameworks; the sandboxed process itself resolves and fetches nothing)`;
+             as agent frameworks; the sandboxed process itself resolves and fetches nothing)
+  --host-tools MODULE
+             register the framework tools MODULE exports as "tools" (AI SDK, LangChain,
+             OpenAI Agents) in the host: trusted code, run host-side, called by the agent`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -55,6 +59,7 @@ async function main(): Promise<number> {
     memory: { type: "string" },
     "kill-after-denials": { type: "string" },
     bundle: { type: "boolean" },
+    "host-tools": { type: "string", multiple: true },
     json: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
@@ -93,6 +98,15 @@ async function main(): Promise<number> {
   } catch (e) {
     fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
   }
+  const tools = registerBuiltinTools(new ToolRegistry());
+  for (const m of o["host-tools"] ?? []) {
+    try {
+      const names = await loadHostTools(tools, m);
+      if (o.verbose) console.error(`warden: host tools from ${m}: ${names.join(", ")}`);
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e), 1);
+    }
+  }
   const host = new AgentHost({
     policy,
     rings,
@@ -100,7 +114,7 @@ async function main(): Promise<number> {
     signer,
     keystore,
     trust,
-    tools: registerBuiltinTools(new ToolRegistry()),
+    tools,
     sagaJournal: new FileSagaJournal(journalPath(wardenHome())),
     sre: { slos, chaos, statusPath: join(wardenHome(), "sre-status.json") },
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
