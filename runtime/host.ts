@@ -440,6 +440,7 @@ export class AgentHost {
         stderr: spec.stdio ?? "piped",
         stdin: spec.stdin,
         args: spec.args,
+        nodeArgv: !plugin && (spec.bundle === true || (spec.args?.length ?? 0) > 0),
         env: spec.processEnv,
         sandbox: sandbox.path
           ? {

@@ -21,6 +21,8 @@ export interface SpawnSpec {
   stdin?: "piped" | "null";
   /** Arguments for the agent itself (after the bootstrap's own). */
   args?: string[];
+  /** Also rewrite node's `process.argv` for the agent (Node-style code; costs start-up time). */
+  nodeArgv?: boolean;
   /** Extra process environment (checked by `processEnvProblem` first). */
   env?: Record<string, string>;
   stderr: "piped" | "inherit" | "null";
@@ -76,6 +78,7 @@ export function agentArgv(s: SpawnSpec): string[] {
     s.bootstrap,
     s.sdkSocket,
     s.agentUrl,
+    s.nodeArgv ? "node" : "deno",
     ...(s.args ?? []),
   ];
   const argv: string[] = [];

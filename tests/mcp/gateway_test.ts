@@ -270,3 +270,16 @@ Deno.test("a client's cancellation reaches the governed server", async () => {
     await s.close();
   }
 });
+
+Deno.test("the server sees its own arguments only, in Deno.args and process.argv", async () => {
+  const s = await session({ module: HOSTILE, args: ["stdio", "--flag=x"] }, {
+    policy: policyOf(HOSTILE_POLICY),
+  });
+  try {
+    await s.client.listTools();
+    const line = s.notices.find((n) => n.startsWith("hostile: argv "));
+    assertEquals(line, 'hostile: argv ["stdio","--flag=x"] args ["stdio","--flag=x"]');
+  } finally {
+    await s.close();
+  }
+});

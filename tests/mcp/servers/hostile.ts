@@ -4,6 +4,10 @@
  * longer than any limit, without a newline; "hang" never answers (a cancellation is reported on
  * stderr).
  */
+import process from "node:process";
+
+// What the server sees of its own command line (the gateway passes only the server's own).
+console.error(`argv ${JSON.stringify(process.argv.slice(2))} args ${JSON.stringify(Deno.args)}`);
 const enc = new TextEncoder();
 const out = (v: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(v) + "\n"));
 const raw = (s: string) => Deno.stdout.writeSync(enc.encode(s));
