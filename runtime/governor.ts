@@ -2,19 +2,13 @@
  * The governor: every decision on both paths goes through here. Ring ceiling first, then the
  * policy, then the audit log. Anything that fails while deciding is a deny (fail closed).
  */
-import { createHash } from "node:crypto";
 import type { CompiledPolicy, Decision } from "../governance/mod.ts";
-import { canonicalJson } from "../governance/audit/mod.ts";
+import { payloadHash } from "../governance/identity/mod.ts";
 import type { RingCeilings } from "../governance/rings/mod.ts";
 import type { AuditLog } from "./audit/log.ts";
 
 /** Actions whose arguments are digested into their audit entries. */
 const DIGESTED = new Set(["tool.call", "mcp.prompt.get"]);
-
-/** SHA-256 (hex) of the canonical JSON of a call's arguments, as audited (`argsSha256`). */
-export function argsDigest(args: Record<string, unknown>): string {
-  return createHash("sha256").update(canonicalJson(args)).digest("hex");
-}
 
 /** The agent as the governor sees it. */
 export interface AgentRef {
@@ -133,7 +127,7 @@ export class Governor {
    */
   decide(agent: AgentRef, ask: Ask, extra: Record<string, unknown> = {}): Ruling {
     if (DIGESTED.has(ask.action) && ask.args && Object.keys(ask.args).length > 0) {
-      extra = { ...extra, argsSha256: argsDigest(ask.args) };
+      extra = { ...extra, argsSha256: payloadHash(ask.args) };
     }
     let d: Decision;
     try {

@@ -4,7 +4,6 @@
  * Run: deno task run examples/adapters/ai_sdk_agent.ts --bundle --policy examples/adapters/policy.yaml
  */
 import { generateText, stepCountIs, tool } from "ai";
-import { MockLanguageModelV4 } from "ai/test";
 import { emit } from "../../sdk/mod.ts";
 import { wardenTools } from "../../sdk/adapters/ai_sdk.ts";
 import {
@@ -15,57 +14,13 @@ import {
   NoteArgs,
   PROMPT,
   SearchArgs,
-  type Seen,
   sendEmail,
   type Transcript,
   writeNote,
 } from "./scenario.ts";
+import { scriptedModel } from "./ai_sdk_script.ts";
 
-type Prompt = Parameters<MockLanguageModelV4["doGenerate"]>[0]["prompt"];
-type Result = Awaited<ReturnType<MockLanguageModelV4["doGenerate"]>>;
-
-/** Every tool result in the prompt, as the model receives it. */
-function seenIn(prompt: Prompt): Seen[] {
-  const seen: Seen[] = [];
-  for (const m of prompt) {
-    if (m.role !== "tool") continue;
-    for (const part of m.content) {
-      if (part.type !== "tool-result") continue;
-      const o = part.output;
-      const text = o.type === "text" || o.type === "error-text"
-        ? o.value
-        : JSON.stringify("value" in o ? o.value : o);
-      seen.push({ tool: part.toolName, output: text, error: o.type.startsWith("error") });
-    }
-  }
-  return seen;
-}
-
-let seen: Seen[] = [];
-let calls = 0;
-const usage = {
-  inputTokens: { total: 0, noCache: 0, cacheRead: 0, cacheWrite: 0 },
-  outputTokens: { total: 0, text: 0, reasoning: 0 },
-};
-const model = new MockLanguageModelV4({
-  doGenerate: (options): Promise<Result> => {
-    seen = seenIn(options.prompt);
-    const step = nextStep(seen);
-    const content: Result["content"] = "final" in step ? [{ type: "text", text: step.final }] : [{
-      type: "tool-call",
-      toolCallId: `call-${++calls}`,
-      toolName: step.tool,
-      input: JSON.stringify(step.args),
-    }];
-    const unified = "final" in step ? "stop" : "tool-calls";
-    return Promise.resolve({
-      content,
-      finishReason: { unified, raw: undefined },
-      usage,
-      warnings: [],
-    });
-  },
-});
+const { model, seen } = scriptedModel(nextStep);
 
 const tools = {
   write_note: tool({
@@ -89,5 +44,5 @@ const result = await generateText({
   stopWhen: stepCountIs(8),
 });
 
-const transcript: Transcript = { framework: "ai-sdk", final: result.text, seen };
+const transcript: Transcript = { framework: "ai-sdk", final: result.text, seen: seen() };
 await emit(transcript);

@@ -7,13 +7,10 @@
  *        --policy examples/adapters/policy.yaml --host-tools examples/adapters/crm_tools.ts
  */
 import { generateText, stepCountIs, tool } from "ai";
-import { MockLanguageModelV4 } from "ai/test";
 import { z } from "zod";
 import { emit } from "../../sdk/mod.ts";
 import { wardenTools } from "../../sdk/adapters/ai_sdk.ts";
-
-type Prompt = Parameters<MockLanguageModelV4["doGenerate"]>[0]["prompt"];
-type Result = Awaited<ReturnType<MockLanguageModelV4["doGenerate"]>>;
+import { scriptedModel } from "./ai_sdk_script.ts";
 
 const SCRIPT = [
   { tool: "crm_lookup", args: { customer: "acme" } },
@@ -21,48 +18,9 @@ const SCRIPT = [
   { tool: "crm_export", args: { all: true, customer: null } },
 ];
 
-/** What the model received for each tool call so far. */
-function seenIn(prompt: Prompt): { tool: string; output: string; error: boolean }[] {
-  const seen = [];
-  for (const m of prompt) {
-    if (m.role !== "tool") continue;
-    for (const part of m.content) {
-      if (part.type !== "tool-result") continue;
-      const o = part.output;
-      const text = o.type === "text" || o.type === "error-text"
-        ? o.value
-        : JSON.stringify("value" in o ? o.value : o);
-      seen.push({ tool: part.toolName, output: text, error: o.type.startsWith("error") });
-    }
-  }
-  return seen;
-}
-
-let seen: ReturnType<typeof seenIn> = [];
-const usage = {
-  inputTokens: { total: 0, noCache: 0, cacheRead: 0, cacheWrite: 0 },
-  outputTokens: { total: 0, text: 0, reasoning: 0 },
-};
-const model = new MockLanguageModelV4({
-  doGenerate: (options): Promise<Result> => {
-    seen = seenIn(options.prompt);
-    const next = SCRIPT[seen.length];
-    const content: Result["content"] = next
-      ? [{
-        type: "tool-call",
-        toolCallId: `call-${seen.length + 1}`,
-        toolName: next.tool,
-        input: JSON.stringify(next.args),
-      }]
-      : [{ type: "text", text: seen.map((s) => `${s.tool}: ${s.output}`).join("\n") }];
-    return Promise.resolve({
-      content,
-      finishReason: { unified: next ? "tool-calls" : "stop", raw: undefined },
-      usage,
-      warnings: [],
-    });
-  },
-});
+const { model, seen } = scriptedModel((shown) =>
+  SCRIPT[shown.length] ?? { final: shown.map((s) => `${s.tool}: ${s.output}`).join("\n") }
+);
 
 // Schemas for the model only: the implementations live on the host.
 const tools = {
@@ -86,4 +44,4 @@ const result = await generateText({
   tools: wardenTools(tools, { mode: "host" }),
   stopWhen: stepCountIs(6),
 });
-await emit({ framework: "ai-sdk (host mode)", final: result.text, seen });
+await emit({ framework: "ai-sdk (host mode)", final: result.text, seen: seen() });

@@ -196,8 +196,8 @@ export class CompiledPolicy {
   /**
    * Could `request` be allowed (or sent for approval) for some values of its open fields
    * (`args.*` by default)? False only when a deny holds whatever they are, or no allow could
-   * hold and the default is deny (see reach.ts). Cedar's entity model carries no arguments, so its verdict is
-   * exact here. Not for enforcement: calls are still decided one by one.
+   * hold and the default is deny (see reach.ts). Cedar's entity model carries no arguments, so
+   * its verdict is exact here. Not for enforcement: calls are still decided one by one.
    */
   couldAllow(
     request: Record<string, unknown>,

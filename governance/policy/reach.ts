@@ -34,21 +34,21 @@ function combine(x: Outcomes, y: Outcomes, op: (a: Tri, b: Tri) => Tri): Outcome
 }
 
 /** The truth values `node` could take once the open fields are filled in. */
-export function outcomes(node: CondNode, ctx: EvalContext, open: (field: string) => boolean) {
-  return evalOpen(node, ctx, open);
-}
-
-function evalOpen(node: CondNode, ctx: EvalContext, open: (field: string) => boolean): Outcomes {
+export function outcomes(
+  node: CondNode,
+  ctx: EvalContext,
+  open: (field: string) => boolean,
+): Outcomes {
   if (node.field !== undefined) return open(node.field) ? ANY : BIT[node.eval(ctx)];
   const kids = node.children;
   if (!kids || kids.length === 0) return BIT[node.eval(ctx)];
   if (node.text === "not") {
-    const x = evalOpen(kids[0], ctx, open);
+    const x = outcomes(kids[0], ctx, open);
     return (x & MAY_F ? MAY_T : 0) | (x & MAY_T ? MAY_F : 0) | (x & MAY_U);
   }
   const op = node.text === "any" ? or : and;
-  let acc = evalOpen(kids[0], ctx, open);
-  for (let i = 1; i < kids.length; i++) acc = combine(acc, evalOpen(kids[i], ctx, open), op);
+  let acc = outcomes(kids[0], ctx, open);
+  for (let i = 1; i < kids.length; i++) acc = combine(acc, outcomes(kids[i], ctx, open), op);
   return acc;
 }
 

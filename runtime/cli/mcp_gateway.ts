@@ -8,6 +8,7 @@
  * decisions and diagnostics go to standard error. Exit code: 0 when the client or the server
  * ended the session, 1 for a configuration error, 137 when the server was killed.
  */
+import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { formatProblem, PolicyError } from "../../governance/mod.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
@@ -149,34 +150,23 @@ async function main(): Promise<number> {
   const onInt = stop("SIGINT"), onTerm = stop("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
-  const transport = new StdioServerTransport();
-  const clientGone = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-  });
-  await gw.serve(transport);
-  // The session ends when the client closes stdin or the server process ends.
-  const ended = await Promise.race([
-    gw.handle.exited,
-    clientGone.then(() => null),
-    stdinClosed(),
-  ]);
+  await gw.serve(new StdioServerTransport());
+  // The session ends when the client closes our stdin or the server process ends.
+  const ended = await Promise.race([gw.handle.exited, stdinClosed()]);
   if (timer !== undefined) clearTimeout(timer);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
   await gw.close();
-  const exit = ended ?? (await gw.handle.exited);
   await host.close();
-  if (exit.killed && exit.killed !== "MCP gateway closed") return 137;
-  return ended ? (exit.code === 137 ? 137 : exit.code) : 0;
+  if (!ended) return 0;
+  return ended.killed ? 137 : ended.code;
 }
 
 /** Resolves when this process's stdin reaches end of file (the MCP client went away). */
 function stdinClosed(): Promise<null> {
   return new Promise((resolve) => {
-    import("node:process").then(({ default: process }) => {
-      process.stdin.once("end", () => resolve(null));
-      process.stdin.once("close", () => resolve(null));
-    });
+    process.stdin.once("end", () => resolve(null));
+    process.stdin.once("close", () => resolve(null));
   });
 }
 

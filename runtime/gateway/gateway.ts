@@ -85,6 +85,39 @@ export interface ToolGuard {
   wrap?(name: string, tool: Tool): Tool;
 }
 
+/** Why a decided request may not go ahead (null from `settle`: it may). */
+export interface Refused {
+  code: "denied" | "approval_required";
+  message: string;
+  rule: string | null;
+}
+
+/**
+ * Decide and audit `ask`, and carry a `require_approval` through `approvals` (no handler:
+ * pending). Null when the request may go ahead. Shared by the SDK and MCP gateways.
+ */
+export async function settle(
+  governor: Governor,
+  agent: AgentRef,
+  ask: Ask,
+  approvals?: ApprovalHandler,
+  extra?: Record<string, unknown>,
+): Promise<Refused | null> {
+  const ruling = governor.decide(agent, ask, extra);
+  if (ruling.effect === "allow") return null;
+  const { rule, reason } = ruling;
+  if (ruling.effect === "require_approval") {
+    const outcome = approvals
+      ? await approvals(agent, governor.request(agent, ask), ruling)
+      : "pending";
+    if (outcome === "approved") return null;
+    return outcome === "pending"
+      ? { code: "approval_required", message: `approval required (not performed): ${reason}`, rule }
+      : { code: "denied", message: `approval denied: ${reason}`, rule };
+  }
+  return { code: "denied", message: reason, rule };
+}
+
 class Refusal extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly rule: string | null = null) {
     super(message);
@@ -250,24 +283,9 @@ export class Gateway {
 
   /** Decide; throw a Refusal unless allowed (or approved). */
   async #decide(ask: Ask, extra?: Record<string, unknown>): Promise<void> {
-    const { governor, agent } = this.opts;
-    const ruling = governor.decide(agent, ask, extra);
-    if (ruling.effect === "allow") return;
-    if (ruling.effect === "require_approval") {
-      const outcome = this.opts.approvals
-        ? await this.opts.approvals(agent, governor.request(agent, ask), ruling)
-        : "pending";
-      if (outcome === "approved") return;
-      if (outcome === "pending") {
-        throw new Refusal(
-          "approval_required",
-          `approval required (not performed): ${ruling.reason}`,
-          ruling.rule,
-        );
-      }
-      throw new Refusal("denied", `approval denied: ${ruling.reason}`, ruling.rule);
-    }
-    throw new Refusal("denied", ruling.reason, ruling.rule);
+    const { governor, agent, approvals } = this.opts;
+    const no = await settle(governor, agent, ask, approvals, extra);
+    if (no) throw new Refusal(no.code, no.message, no.rule);
   }
 
   async #handle(req: SdkRequest): Promise<unknown> {

@@ -45,7 +45,8 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Ring } from "../../governance/rings/mod.ts";
-import type { ApprovalHandler } from "../gateway/gateway.ts";
+import { type ApprovalHandler, settle } from "../gateway/gateway.ts";
+import { type Refusal, refusalLine } from "../../sdk/adapters/refusal.ts";
 import type { Ask } from "../governor.ts";
 import type { AgentHandle, AgentHost } from "../host.ts";
 import { pipeLines } from "../supervisor/output.ts";
@@ -90,19 +91,6 @@ type Extra = {
   sendNotification: (n: { method: string; params: Record<string, unknown> }) => Promise<void>;
 };
 
-/**
- * A decision's reason without the engine's `denied by rule "id": ` lead (the line names the
- * rule itself); a rule without a reason of its own keeps the engine's wording.
- */
-function ownReason(reason: string, rule: string | null): string {
-  if (!rule) return reason;
-  for (const verb of ["denied", "approval required"]) {
-    const lead = `${verb} by rule ${JSON.stringify(rule)}: `;
-    if (reason.startsWith(lead)) return reason.slice(lead.length);
-  }
-  return reason;
-}
-
 const CLIENT_INFO = { name: "warden-mcp-gateway", version: "1.0.0" };
 
 /** A governed MCP server and the gateway in front of it. */
@@ -111,7 +99,6 @@ export class McpGateway {
   readonly client: Client;
   #opts: McpGatewayOptions;
   #server: Server | null = null;
-  #closed = false;
   #closing: Promise<void> | null = null;
   #hiddenSeen = new Set<string>();
 
@@ -223,31 +210,15 @@ export class McpGateway {
   /** Decide and audit; null when allowed, else the refusal as one readable line. */
   async #refusal(ask: Ask, what: string): Promise<string | null> {
     const { governor } = this.#opts.host;
-    const agent = this.handle.ref;
-    const ruling = governor.decide(agent, ask);
-    let text: string | null = null;
-    if (ruling.effect === "require_approval") {
-      const outcome = this.#opts.approvals
-        ? await this.#opts.approvals(agent, governor.request(agent, ask), ruling).catch(() =>
-          "denied" as const
-        )
-        : "pending";
-      if (outcome === "pending") {
-        text = `Warden: ${what} needs approval and was not performed${
-          ruling.rule ? ` (rule ${ruling.rule})` : ""
-        }: ${ownReason(ruling.reason, ruling.rule)}`;
-      } else if (outcome === "denied") {
-        text = `Warden denied ${what}${ruling.rule ? ` (rule ${ruling.rule})` : ""}: approval ${
-          this.#opts.approvals ? "refused" : "unavailable"
-        }`;
-      }
-    } else if (ruling.effect !== "allow") {
-      text = `Warden denied ${what}${ruling.rule ? ` (rule ${ruling.rule})` : ""}: ${
-        ownReason(ruling.reason, ruling.rule)
-      }`;
+    let no: Refusal | null;
+    try {
+      no = await settle(governor, this.handle.ref, ask, this.#opts.approvals);
+    } catch (e) {
+      // An approval handler that fails decides nothing: refused (fail closed).
+      no = { code: "failed", rule: null, message: `approval failed: ${(e as Error).message}` };
     }
     governor.audit.commit(); // the decision is written before the client hears of it
-    return text;
+    return no ? refusalLine(what, no) : null;
   }
 
   #wire(server: Server): void {
@@ -270,7 +241,10 @@ export class McpGateway {
         async (req: CallToolRequest, extra: Extra) => {
           const { name } = req.params;
           const args = req.params.arguments ?? {};
-          const no = await this.#refusal(this.#ask("tool.call", name, args), `tool "${name}"`);
+          const no = await this.#refusal(
+            this.#ask("tool.call", name, args),
+            `tool ${JSON.stringify(name)}`,
+          );
           if (no !== null) {
             return { isError: true, content: [{ type: "text", text: no }] } as CallToolResult;
           }
@@ -351,7 +325,7 @@ export class McpGateway {
           const args = req.params.arguments ?? {};
           const no = await this.#refusal(
             this.#ask("mcp.prompt.get", name, args),
-            `prompt "${name}"`,
+            `prompt ${JSON.stringify(name)}`,
           );
           if (no !== null) throw new McpError(ErrorCode.InvalidRequest, no);
           return await c.getPrompt(req.params, { signal: extra.signal, timeout });
@@ -390,7 +364,6 @@ export class McpGateway {
   }
 
   async #close(): Promise<void> {
-    this.#closed = true;
     await this.client.close().catch(() => {});
     if (this.#opts.host.get(this.handle.id)) {
       await this.handle.kill("MCP gateway closed").catch(() => {});

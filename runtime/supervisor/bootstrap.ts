@@ -7,7 +7,8 @@
  * Arguments: the SDK socket, the agent's URL, the argv mode, then the agent's own arguments.
  * `Deno.args` shows the agent only its own. In "node" mode (bundled agents and MCP servers,
  * Node-style code) `process.argv` is rewritten too, as if the agent were the main script;
- * loading node:process costs a plain agent about 13 ms of start-up, so it stays "deno" there.
+ * plain agents stay in "deno" mode, because loading node:process slows every start-up (the
+ * `host.spawn` row of `deno task bench --only host` shows it).
  */
 import { attach } from "../../sdk/channel.ts";
 

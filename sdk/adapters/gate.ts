@@ -15,6 +15,9 @@
  * @module
  */
 import { type ErrorCode, tools } from "../mod.ts";
+import { type Refusal, refusalLine } from "./refusal.ts";
+
+export type { Refusal };
 
 /** Where a wrapped tool runs. */
 export type ExecutionMode = "worker" | "host";
@@ -39,13 +42,6 @@ export interface GateSetOptions {
 export function optionsFor(toolName: string, set: GateSetOptions = {}): GateOptions {
   const own = set.tools && Object.hasOwn(set.tools, toolName) ? set.tools[toolName] : undefined;
   return { mode: own?.mode ?? set.mode, name: own?.name };
-}
-
-/** A refusal (or failure) reported by Warden, as seen by a wrapped tool. */
-export interface Refusal {
-  code: ErrorCode;
-  rule: string | null;
-  message: string;
 }
 
 /**
@@ -93,43 +89,9 @@ export function isWardenError(e: unknown): e is Error & Refusal {
     (rule === null || rule === undefined || typeof rule === "string");
 }
 
-/**
- * The host's reason without what the line already says: the policy engine words a rule's
- * reason `denied by rule "id": …` (and the gateway prefixes a pending approval), and the line
- * names the rule itself.
- */
-function reasonOf(r: Refusal): string {
-  if (!r.rule) return r.message;
-  const rule = JSON.stringify(r.rule).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const said = new RegExp(
-    "^(?:approval required \\(not performed\\): )?" +
-      `(?:allowed|denied|approval required) by rule ${rule}(?:: |$)`,
-  );
-  return r.message.replace(said, "");
-}
-
 /** One line for the model: what Warden did with the call of `tool`, and why. */
 export function describeRefusal(tool: string, r: Refusal): string {
-  const t = JSON.stringify(tool);
-  const by = r.rule ? ` (rule ${r.rule})` : "";
-  const reason = reasonOf(r);
-  const why = reason ? `: ${reason}` : "";
-  switch (r.code) {
-    case "denied":
-      return `Warden denied tool ${t}${by}${why}`;
-    case "approval_required":
-      return `Warden held tool ${t} for human approval${by}; it did not run${why}`;
-    case "invalid":
-      return `Warden rejected the arguments of tool ${t}${by}${why}`;
-    case "busy":
-      return `Warden: tool ${t} is temporarily unavailable${by}${why}`;
-    case "timeout":
-      return `Warden: tool ${t} timed out${by}${why}`;
-    case "killed":
-      return `Warden stopped this agent; tool ${t} did not run${why}`;
-    case "failed":
-      return `Warden could not run tool ${t}${by}${why}`;
-  }
+  return refusalLine(`tool ${JSON.stringify(tool)}`, r);
 }
 
 /** The refusal an error stands for: a WardenError as it is, anything else as a failure. */

@@ -9,6 +9,8 @@
  *   behind McpGateway; the client is connected in memory, so both arms cross one stdio pipe.
  *   Each call is decided, audited (written before the answer) and forwarded.
  * - `sdk.authorize`: `tools.authorize` timed inside an agent (decide + audit, nothing run).
+ * - `audit.args_digest`: the `argsSha256` every decided tool call adds to the governor's hot
+ *   path (canonical JSON + SHA-256 of a three-field argument object), timed per call.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -19,7 +21,8 @@ import { AgentHost } from "../../runtime/host.ts";
 import { McpGateway } from "../../runtime/mcp/gateway.ts";
 import { BUILTIN_POLICY, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
-import { type BenchRow, pct } from "./stats.ts";
+import { payloadHash } from "../../governance/identity/mod.ts";
+import { type BenchRow, measure, pct, timerOverheadUs } from "./stats.ts";
 
 export interface McpBenchOptions {
   quick: boolean;
@@ -69,6 +72,17 @@ async function calls(client: Client, n: number, warmup: number): Promise<[number
 export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
   const n = o.quick ? 500 : 5000;
   const warmup = o.quick ? 100 : 500;
+  const args = { to: "partner@example.com", subject: "Budget", body: "The budget is 42k." };
+  const d = measure(() => payloadHash(args), n * 20, warmup * 20, timerOverheadUs());
+  const digest: BenchRow = {
+    name: "audit.args_digest",
+    engine: "warden",
+    p50_us: d.p50,
+    p99_us: d.p99,
+    p999_us: d.p999,
+    ops_per_s: d.opsPerS,
+    samples: n * 20,
+  };
   const state = Deno.makeTempDirSync({ prefix: "warden-bench-mcp-" });
   const policy = compilePolicySet([
     { path: BUILTIN_POLICY, text: Deno.readTextFileSync(BUILTIN_POLICY) },
@@ -80,7 +94,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
     auditPath: join(state, "audit.jsonl"),
     stateDir: join(state, "host"),
   });
-  const rows: BenchRow[] = [];
+  const rows: BenchRow[] = [digest];
   try {
     o.log(`mcp.tools_call gateway: ${n} calls`);
     const gw = await McpGateway.start({ host, server: { module: join(AGENTS, "mcp_echo.ts") } });

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "../policy/asserts.ts";
 import { join } from "node:path";
-import { argsDigest } from "../../runtime/governor.ts";
+import { payloadHash } from "../../governance/identity/mod.ts";
 import { NOTES, policyOf, SERVERS, session, testPolicy, text } from "./helpers.ts";
 
 const HOSTILE = join(SERVERS, "hostile.ts");
@@ -68,7 +68,7 @@ Deno.test("every tools/call is decided with its arguments and audited; denials a
     );
     assertEquals(calls.every((e) => e.agent.name === "notes" && e.agent.ring === 2), true);
     // The arguments decided are in the log as a digest, not as values.
-    assertEquals(calls[1].argsSha256, argsDigest({ text: "db password = hunter2" }));
+    assertEquals(calls[1].argsSha256, payloadHash({ text: "db password = hunter2" }));
     assert(!JSON.stringify(calls).includes("hunter2"), "argument values stay out of the log");
   } finally {
     await s.close();
@@ -176,6 +176,8 @@ Deno.test("garbage on the server's stdout is dropped; an endless line kills the 
     assertEquals((await s.client.listTools()).tools.map((t: { name: string }) => t.name), [
       "flood",
       "hang",
+      "babble",
+      "sample",
     ]);
     await assertRejects(() => s.client.callTool({ name: "flood", arguments: {} }));
     const exit = await s.gw.handle.exited;
@@ -279,6 +281,69 @@ Deno.test("the server sees its own arguments only, in Deno.args and process.argv
     await s.client.listTools();
     const line = s.notices.find((n) => n.startsWith("hostile: argv "));
     assertEquals(line, 'hostile: argv ["stdio","--flag=x"] args ["stdio","--flag=x"]');
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a flood of lines that are not JSON-RPC is a protocol violation: the server is killed", async () => {
+  const s = await session({ module: HOSTILE }, { policy: policyOf(HOSTILE_POLICY) });
+  try {
+    await assertRejects(() => s.client.callTool({ name: "babble", arguments: {} }));
+    const exit = await s.gw.handle.exited;
+    assertEquals(exit.code, 137);
+    assertMatch(exit.killed ?? "", /MCP protocol violation: more than 100 malformed lines/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("require_approval: held without a handler, performed once a handler approves", async () => {
+  const policy = policyOf(`apiVersion: warden/v1
+kind: Policy
+name: ask
+default: deny
+rules:
+  - { id: files, effect: allow, action: [fs.read, fs.write], when: { path: { within: ["\${workspace}"] } } }
+  - { id: ask-first, effect: require_approval, action: tool.call, resource: add_note, reason: a human reads notes first }
+  - { id: list, effect: allow, action: tool.call, resource: list_notes }
+`);
+  const held = await session({ module: NOTES }, { policy });
+  try {
+    const r = await held.client.callTool({ name: "add_note", arguments: { text: "x" } });
+    assertEquals(r.isError, true);
+    assertEquals(
+      text(r),
+      'Warden held tool "add_note" for human approval (rule ask-first); it did not run: ' +
+        "a human reads notes first",
+    );
+    assertEquals(text(await held.client.callTool({ name: "list_notes" })), "[]");
+  } finally {
+    await held.close();
+  }
+  const seen: string[] = [];
+  const ok = await session({ module: NOTES }, {
+    policy,
+    approvals: (_agent, request) => {
+      seen.push(String(request.resource));
+      return Promise.resolve("approved");
+    },
+  });
+  try {
+    const r = await ok.client.callTool({ name: "add_note", arguments: { text: "x" } });
+    assertEquals(text(r), "added note 1");
+    assertEquals(seen, ["add_note"]);
+  } finally {
+    await ok.close();
+  }
+});
+
+Deno.test("a governed server cannot drive the client's model: sampling is refused at the gateway", async () => {
+  const s = await session({ module: HOSTILE }, { policy: policyOf(HOSTILE_POLICY) });
+  try {
+    const r = await s.client.callTool({ name: "sample", arguments: {} });
+    // The server's request was answered by the gateway's client: no such method there.
+    assertMatch(text(r), /"code":-32601/);
   } finally {
     await s.close();
   }
