@@ -10,6 +10,21 @@ import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
 import { startTravelServer } from "./travel_server.ts";
 import { registerTravelTools } from "./tools.ts";
+import { parseCli } from "../../runtime/cli/args.ts";
+
+const USAGE = "usage: deno task trip [--help]\n" +
+  "Runs the trip-booking saga twice against a loopback travel API (a declined card, then a kill" +
+  " mid-saga).";
+const cli = parseCli({ help: { type: "boolean", short: "h" } }, USAGE);
+if (!cli) Deno.exit(2);
+if (cli.values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+if (cli.positionals.length > 0) {
+  console.error(`unexpected argument "${cli.positionals[0]}"\n${USAGE}`);
+  Deno.exit(2);
+}
 
 const here = new URL(".", import.meta.url).pathname;
 const travel = startTravelServer();
