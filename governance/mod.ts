@@ -10,6 +10,7 @@ export {
   compilePolicy,
   compilePolicySet,
   type PolicySource,
+  type ResourceShape,
   type SourceLocation,
 } from "./policy/compile.ts";
 export { formatProblem, PolicyError, type Problem } from "./policy/errors.ts";
@@ -25,3 +26,4 @@ export {
   type Severity,
 } from "./policy/schema.ts";
 export { normalizePath, urlFacets } from "./policy/normalize.ts";
+export { normalizeUri, templateMayMatch, templateShape, type UriResult } from "./policy/uri.ts";

@@ -2,10 +2,11 @@
  * The governor: every decision on both paths goes through here. Ring ceiling first, then the
  * policy, then the audit log. Anything that fails while deciding is a deny (fail closed).
  */
-import type { CompiledPolicy, Decision } from "../governance/mod.ts";
+import type { CompiledPolicy, Decision, ResourceShape } from "../governance/mod.ts";
 import { payloadHash } from "../governance/identity/mod.ts";
 import type { RingCeilings } from "../governance/rings/mod.ts";
 import type { AuditLog } from "./audit/log.ts";
+import { isOwnCode } from "./supervisor/graph.ts";
 
 /** Actions whose arguments are digested into their audit entries. */
 const DIGESTED = new Set(["tool.call", "mcp.prompt.get"]);
@@ -19,8 +20,13 @@ export interface AgentRef {
   labels: Record<string, string>;
   /** Roots used by ring ceilings and `${workspace}`. */
   workspace: string;
+  /** The entry module's directory: reads there are `import`s (see runtime/broker/map.ts). */
   code: string;
   sdk: string;
+  /** Own code: the real paths of the modules of the agent's graph (runtime/supervisor/graph.ts). */
+  codeFiles?: ReadonlySet<string>;
+  /** SHA-256 digest of the own-code modules (definition in runtime/supervisor/graph.ts). */
+  codeDigest?: string;
   /** Declared capabilities (plugins): a second ceiling under the ring's. */
   caps?: RingCeilings;
 }
@@ -68,6 +74,7 @@ export class Governor {
   readonly rings: RingCeilings;
   readonly audit: AuditLog;
   #onDeny: DenyListener | null = null;
+  #onDecided: DenyListener[] = [];
 
   constructor(policy: CompiledPolicy, rings: RingCeilings, audit: AuditLog) {
     this.#policy = policy;
@@ -83,6 +90,15 @@ export class Governor {
   /** Swap in a new policy atomically (callers compile it first; a bad one never gets here). */
   setPolicy(p: CompiledPolicy): void {
     this.#policy = p;
+  }
+
+  /**
+   * Called after each decision made by `decide` (ring ceiling, then policy), never for the
+   * records of operational refusals (rate limits, open circuits, invalid arguments) made with
+   * `record`: trust moves on what the agent asked for, not on the host's own back-pressure.
+   */
+  onDecided(fn: DenyListener): void {
+    this.#onDecided.push(fn);
   }
 
   onDeny(fn: DenyListener): void {
@@ -115,6 +131,7 @@ export class Governor {
         workspace: agent.workspace,
         code: agent.code,
         sdk: agent.sdk,
+        ownCode: isOwnCode(agent.codeFiles, ask.resource),
         path: ask.path,
       },
     };
@@ -148,20 +165,27 @@ export class Governor {
         }`,
       };
     }
-    return this.record(agent, ask, d, extra);
+    const ruling = this.record(agent, ask, d, extra);
+    for (const fn of this.#onDecided) {
+      try {
+        fn(agent, ruling, ask);
+      } catch { /* an observer must not change a decision */ }
+    }
+    return ruling;
   }
 
   /**
    * Could `ask` be allowed for this agent for some values of its arguments? (Ring ceiling,
    * then the policy's static reachability; see CompiledPolicy.couldAllow.) Not audited and
    * not a decision: used to hide what is never allowed, e.g. MCP tools in `tools/list`.
+   * `shape` leaves the resource open as well, known by its shape (MCP resource templates).
    */
-  couldAllow(agent: AgentRef, ask: Ask): boolean {
+  couldAllow(agent: AgentRef, ask: Ask, shape?: ResourceShape): boolean {
     try {
       const req = this.request(agent, ask);
       if (this.rings.check(req) ?? agent.caps?.check(req)) return false;
       const policy = this.#router?.policyFor(agent) ?? this.#policy;
-      return policy.couldAllow(req);
+      return policy.couldAllow(req, undefined, shape);
     } catch {
       return false;
     }

@@ -9,8 +9,8 @@ import type { CompiledPolicy } from "../governance/mod.ts";
 import { type Signer, signerFromKeyPair } from "../governance/identity/mod.ts";
 import { MessageRouter } from "./messages/router.ts";
 import { servePeer } from "./server/peer.ts";
-import { REVOKE_BELOW, ringFor } from "../governance/trust/mod.ts";
-import type { TrustService } from "./trust/service.ts";
+import { REVOKE_BELOW, ringAtStart, ringFor, tierOf } from "../governance/trust/mod.ts";
+import { TrustService } from "./trust/service.ts";
 import { SagaOrchestrator } from "./saga/orchestrator.ts";
 import { FileSagaJournal, journalPath, type SagaJournal } from "./saga/journal.ts";
 import { registryExecutor } from "./saga/tools.ts";
@@ -20,9 +20,13 @@ import type { GovernedEnv } from "./rl/env.ts";
 import type { SloAction, SloStatus } from "../governance/sre/mod.ts";
 import type { AuditEntry } from "../governance/audit/mod.ts";
 import {
+  agentBudgets,
+  type BudgetOverrides,
+  type Budgets,
   type Capabilities,
   capabilityCeiling,
   type Ring,
+  ringBudgets,
   type RingCeiling,
   type RingCeilings,
   ringFlags,
@@ -39,13 +43,21 @@ import {
   type GatewayEvent,
   type GatewayLimits,
 } from "./gateway/gateway.ts";
-import { type AgentRef, Governor, HOST_AGENT } from "./governor.ts";
+import { type AgentRef, type Ask, Governor, HOST_AGENT, type Ruling } from "./governor.ts";
 import { landlockSandbox } from "./supervisor/sandbox/build.ts";
+import { UNCONFINED, unconfinedRefusal, unconfinedWarning } from "./supervisor/sandbox/mode.ts";
 import { killGroup, processEnvProblem, spawnAgent, SYSTEM_READ_ONLY } from "./supervisor/spawn.ts";
-import { bundleModule } from "./supervisor/bundle.ts";
+import { type OwnCode, prepareOwnCode } from "./supervisor/own_code.ts";
 import { Watchdog } from "./supervisor/watchdog.ts";
+import { type AgentCgroup, cgroupsRemoved } from "./supervisor/cgroup.ts";
+import {
+  agentCgroup,
+  budgetLayers,
+  joinCgroup,
+  kernelKill,
+  watchedBudgets,
+} from "./supervisor/limits.ts";
 
-const RESTART_REASON = "demoted to ring";
 const SDK_DIR = new URL("../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 const BOOTSTRAP = new URL("./supervisor/bootstrap.ts", import.meta.url).pathname;
 const BOOTSTRAP_DIR = dirname(BOOTSTRAP);
@@ -62,13 +74,17 @@ export interface AgentSpec {
   /** Values the agent may read with `env.get` (never the host's environment). */
   env?: Record<string, string>;
   labels?: Record<string, string>;
-  trust?: number;
   /** Wall-clock limit. */
   timeoutMs?: number;
   /** CPU-time budget (host watchdog; RLIMIT_CPU backs it up). */
   cpuMs?: number;
-  /** Resident memory budget. */
+  /** Resident memory budget (the same as `budgets.memoryBytes`, which wins). */
   memoryBytes?: number;
+  /**
+   * Overrides of the ring's resource budgets (`policies/rings.yaml`): memory, disk, pids,
+   * broker checks per second, denial flood. Finite positive values only: never unbounded.
+   */
+  budgets?: BudgetOverrides;
   /** V8 heap cap in MiB. */
   heapMb?: number;
   /** Where the agent's stdout and stderr go (default: piped to the handle). */
@@ -99,10 +115,13 @@ export interface AgentSpec {
 export type HostEvent =
   | GatewayEvent
   | { type: "start"; agent: string; id: string; pid: number; ring: number }
-  | { type: "restart"; agent: string; id: string; pid: number; ring: number }
+  | { type: "restart"; agent: string; id: string; pid: number; ring: number; cause: RingCause }
   | { type: "alert"; slo: string; action: string; reason: string }
   | { type: "kill"; agent: string; reason: string; latencyMs?: number }
   | { type: "exit"; agent: string; code: number; signal: string | null; killed: string | null };
+
+/** Who changed an agent's ring (`AgentHost.setRing`). */
+export type RingCause = "trust" | "slo" | "operator";
 
 /** How an agent ended. */
 export interface AgentExit {
@@ -121,17 +140,26 @@ export interface HostOptions {
   signer?: Signer;
   /**
    * Where agents' Ed25519 keys live (one per agent name, created on first start, so an agent
-   * keeps its did:key across runs). Without it each agent gets a fresh in-memory key.
+   * keeps its did:key across runs). Without it each agent gets a fresh in-memory key. One live
+   * agent per identity: a second start under a name whose key is in use is refused.
    */
   keystore?: Keystore;
   audit?: AuditLog;
   tools?: ToolRegistry;
   approvals?: ApprovalHandler;
-  /** Kill an agent after this many denials within the window (null: never). */
+  /**
+   * Kill an agent after this many denials within the window, for every agent. Without it
+   * (or null) each agent's ring budget `denialFlood` applies: there is always a flood limit.
+   */
   killOnDenials?: { count: number; windowMs: number } | null;
+  /** Agent cgroups for the memory and pids budgets: "auto" (default) when the host can, "off". */
+  cgroups?: "auto" | "off";
   /** Directory for sockets, caches and default workspaces (a temp dir by default). */
   stateDir?: string;
-  /** Trust scores: events from decisions and kills move them; tiers demote rings. */
+  /**
+   * Trust scores: events from decisions and kills move them; tiers demote rings. Every host
+   * keeps them: in memory (a fresh `TrustService`) unless one is given.
+   */
   trust?: TrustService;
   /** Where sagas are journaled (a file journal in the state directory by default). */
   sagaJournal?: SagaJournal;
@@ -142,11 +170,16 @@ export interface HostOptions {
   /** Deno executable for agents (this one by default). */
   deno?: string;
   /**
-   * Kernel filesystem confinement (Landlock) under the broker: "auto" uses it when the kernel
-   * and a C compiler allow (default), "require" refuses to start agents without it, "off"
-   * relies on the broker alone.
+   * Kernel confinement under the broker (Landlock filesystem rules and a seccomp filter that
+   * pins the working directory): "require" (the default) refuses to start agents without it.
+   * "auto" is the old name of the default and means "require" (it no longer falls back).
+   * "off" is the explicit, unsafe opt-out: agents run on the broker alone, the host warns,
+   * every `agent.start` audit entry says so, and rings 2 and 3 are refused unless
+   * `unsafeUnconfinedRings` is also set.
    */
   sandbox?: "auto" | "require" | "off";
+  /** With `sandbox: "off"`, also run ring 2 and 3 agents unconfined (a second opt-out). */
+  unsafeUnconfinedRings?: boolean;
   onEvent?: (e: HostEvent) => void;
 }
 
@@ -155,7 +188,7 @@ export class AgentHandle {
   /** Resolves when the process has exited and the host has cleaned up. */
   readonly exited: Promise<AgentExit>;
   killReason: string | null = null;
-  /** When the host restarted this agent (a trust demotion), the handle of the new process. */
+  /** When the host restarted this agent (a ring change), the handle of the new process. */
   replacedBy: AgentHandle | null = null;
   /** Resolves after exit: the restarted agent's handle, or null when it was not restarted. */
   readonly next: Promise<AgentHandle | null>;
@@ -180,6 +213,10 @@ export class AgentHandle {
   get pid(): number {
     return this.process.pid;
   }
+  /** SHA-256 digest of the agent's own code, its module graph (see supervisor/graph.ts). */
+  get codeDigest(): string | undefined {
+    return this.ref.codeDigest;
+  }
 
   /** Kill the agent (SIGKILL of its process group); resolves when it is gone. */
   kill(reason: string): Promise<AgentExit> {
@@ -187,9 +224,9 @@ export class AgentHandle {
   }
 
   /** @internal */
-  _exit(e: AgentExit): void {
+  _exit(e: AgentExit, restarting: boolean): void {
     this.#resolveExit(e);
-    if (!e.killed?.startsWith(RESTART_REASON)) this.#resolveNext(null);
+    if (!restarting) this.#resolveNext(null);
   }
 
   /** @internal */
@@ -210,7 +247,11 @@ interface Running {
   unwatch: () => void;
   timer: ReturnType<typeof setTimeout> | null;
   denials: number[];
+  budgets: Budgets;
+  cgroup: AgentCgroup | null;
   killedAt: number | null;
+  /** Killed to be restarted at another ring (`setRing`): its identity stays claimed. */
+  restarting: boolean;
 }
 
 export class AgentHost {
@@ -218,8 +259,8 @@ export class AgentHost {
   readonly audit: AuditLog;
   /** Signed agent-to-agent messages (local mailboxes and peer hosts). */
   readonly messages: MessageRouter;
-  /** Trust scores (when the host keeps them). */
-  readonly trust: TrustService | undefined;
+  /** Trust scores (in memory unless the options gave a persistent service). */
+  readonly trust: TrustService;
   /** Saga orchestration over a durable journal (`<stateDir>/sagas.jsonl` by default). */
   readonly sagas: SagaOrchestrator;
   /** SLOs, error budgets, alerts, circuit breakers and chaos. */
@@ -230,6 +271,10 @@ export class AgentHost {
   readonly stateDir: string;
   #opts: HostOptions;
   readonly #agents = new Map<string, Running>();
+  /** Identities (dids) held by a live, starting or restarting agent, with the agent's name. */
+  readonly #identities = new Map<string, string>();
+  /** Keystore key names being loaded (a second start under the same name is refused). */
+  readonly #loadingKeys = new Set<string>();
   readonly #watchdog = new Watchdog();
   #seq = 0;
   #closed = false;
@@ -240,9 +285,14 @@ export class AgentHost {
     this.audit = opts.audit ?? new AuditLog(opts.auditPath, { signer: opts.signer });
     this.governor = new Governor(opts.policy, opts.rings, this.audit);
     this.messages = new MessageRouter(this.governor, { peers: opts.peers });
-    this.trust = opts.trust;
-    if (this.trust) this.audit.subscribe((e) => queueMicrotask(() => this.#trustEvent(e)));
+    this.trust = opts.trust ?? new TrustService();
+    this.audit.subscribe((e) => queueMicrotask(() => this.#trustEvent(e)));
+    this.governor.onDecided((agent, ruling, ask) =>
+      queueMicrotask(() => this.#decided(agent.id, ask, ruling))
+    );
     this.tools = opts.tools ?? new ToolRegistry();
+    const warning = unconfinedWarning(opts);
+    if (warning) console.error(warning);
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     this.delivery = new PolicyDelivery(this.governor);
@@ -256,19 +306,25 @@ export class AgentHost {
       governor: this.governor,
       execute: registryExecutor(this.tools),
     });
-    const kod = opts.killOnDenials;
-    if (kod) {
-      this.governor.onDeny((agent) => {
-        const r = this.#agents.get(agent.id);
-        if (!r || r.killedAt !== null) return;
-        const now = performance.now();
-        r.denials.push(now);
-        while (r.denials.length > 0 && r.denials[0] < now - kod.windowMs) r.denials.shift();
-        if (r.denials.length >= kod.count) {
-          this.kill(agent.id, `policy: ${kod.count} denials within ${kod.windowMs} ms`);
-        }
-      });
-    }
+    this.governor.onDeny((agent, _ruling, ask) => {
+      const r = this.#agents.get(agent.id);
+      if (!r || r.killedAt !== null) return;
+      // The host's rule (both paths) when given, else the agent's denial-flood budget, which
+      // counts broker denials: the path with no rate limit of its own (the SDK answers "busy").
+      if (!opts.killOnDenials && ask.path !== "broker") return;
+      const kod = opts.killOnDenials ?? r.budgets.denialFlood;
+      const now = performance.now();
+      r.denials.push(now);
+      while (r.denials.length > 0 && r.denials[0] < now - kod.windowMs) r.denials.shift();
+      if (r.denials.length >= kod.count) {
+        this.kill(
+          agent.id,
+          opts.killOnDenials
+            ? `policy: ${kod.count} denials within ${kod.windowMs} ms`
+            : `denial flood: ${kod.count} denials within ${kod.windowMs} ms (budget)`,
+        );
+      }
+    });
   }
 
   /** Route `require_approval` decisions of agents started from now on (an approval queue). */
@@ -278,7 +334,7 @@ export class AgentHost {
 
   /** The kernel sandbox agents run in (path null: broker only, with the reason). */
   sandbox(): { path: string | null; why: string } {
-    if (this.#opts.sandbox === "off") return { path: null, why: "disabled by the host's options" };
+    if (this.#opts.sandbox === "off") return { path: null, why: UNCONFINED };
     return landlockSandbox();
   }
 
@@ -299,12 +355,54 @@ export class AgentHost {
 
   /** Start an agent. */
   async start(spec: AgentSpec): Promise<AgentHandle> {
-    return await this.#start(spec, undefined, spec.ring ?? 2);
+    return await this.#claimed(spec, (signer) => this.#start(spec, signer, spec.ring ?? 2));
+  }
+
+  /**
+   * Claim the identity an agent starts under, run `launch`, and give the claim back when the
+   * start fails. With a keystore an identity is its name's key: one live agent per name, and a
+   * second start under a name in use is refused (the first stays listed and killable).
+   */
+  async #claimed(
+    spec: AgentSpec,
+    launch: (signer: Signer) => Promise<AgentHandle>,
+  ): Promise<AgentHandle> {
+    if (this.#closed) throw new Error("the host is closed");
+    const npm = spec.bundle === true && spec.module.startsWith("npm:");
+    const name = spec.name ?? agentName(npm ? spec.module : resolve(spec.module));
+    const inUse = `(one live agent per identity: pick another name)`;
+    let signer: Signer;
+    const ks = this.#opts.keystore;
+    if (ks) {
+      const key = `agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+      if (this.#loadingKeys.has(key)) {
+        throw new Error(`cannot start agent ${name}: its identity is being claimed ${inUse}`);
+      }
+      this.#loadingKeys.add(key);
+      try {
+        signer = await ks.signer(key);
+      } finally {
+        this.#loadingKeys.delete(key);
+      }
+    } else signer = await newAgentSigner();
+    const holder = this.#identities.get(signer.did);
+    if (holder !== undefined) {
+      throw new Error(
+        `cannot start agent ${name}: agent ${holder} is already running as ${signer.did} ${inUse}`,
+      );
+    }
+    this.#identities.set(signer.did, name);
+    try {
+      return await launch(signer);
+    } catch (e) {
+      this.#identities.delete(signer.did);
+      throw e;
+    }
   }
 
   async #start(
     spec: AgentSpec,
-    reuse: Signer | undefined,
+    signer: Signer,
     assigned: number,
     plugin?: PluginChannel,
   ): Promise<AgentHandle> {
@@ -326,44 +424,59 @@ export class AgentHost {
     }
     const dir = join(this.stateDir, `a${n}`);
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (spec.bundle) {
-      try {
-        const sb = this.sandbox();
-        module = await bundleModule(module, join(dir, "code", `${name}.bundle.js`), {
-          deno: this.#opts.deno,
-          launcher: sb.path,
-          why: sb.why,
-        });
-      } catch (e) {
-        throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);
-      }
-    }
+    // Own code is the module graph (supervisor/own_code.ts). A bundle is made once the agent's
+    // identity exists: the bundler's every read is decided as the agent.
+    const bundleOut = spec.bundle ? join(dir, "code", `${name}.bundle.js`) : undefined;
+    if (bundleOut) Deno.mkdirSync(dirname(bundleOut), { recursive: true });
     const workspace = resolve(spec.workspace ?? join(dir, "workspace"));
     Deno.mkdirSync(workspace, { recursive: true });
-    const ring = spec.ring ?? 2;
-    const signer = reuse ??
-      (this.#opts.keystore
-        ? await this.#opts.keystore.signer(`agent-${name.replace(/[^A-Za-z0-9._-]/g, "_")}`)
-        : await newAgentSigner());
+    // A score below "standard" caps the ring whatever was asked (audited with the start).
+    const score = this.trust.score(signer.did);
+    const ring = ringAtStart(spec.ring ?? 2, score) as Ring;
+    const capped = ring !== (spec.ring ?? 2)
+      ? `; asked ring ${spec.ring ?? 2}, trust ${Math.round(score)} (${
+        tierOf(score)
+      }) caps it at ${ring}`
+      : "";
     const id = signer.did;
     const ref: AgentRef = {
       id,
       name,
       ring,
-      trust: spec.trust ?? this.trust?.score(signer.did) ?? 500,
+      trust: score,
       labels: spec.labels ?? {},
       workspace: Deno.realPathSync(workspace),
-      code: Deno.realPathSync(dirname(module)),
+      code: bundleOut ? Deno.realPathSync(dirname(bundleOut)) : dirname(Deno.realPathSync(module)),
       sdk: Deno.realPathSync(SDK_DIR),
       caps: spec.capabilities
         ? capabilityCeiling(spec.capabilities, `capabilities of ${name}`)
         : undefined,
     };
-    if (this.trust && ref.trust < REVOKE_BELOW) {
+    if (ref.trust < REVOKE_BELOW) {
       throw new Error(
         `cannot start agent ${name}: trust revoked (score ${
           Math.round(ref.trust)
         } < ${REVOKE_BELOW})`,
+      );
+    }
+    let budgets: Budgets;
+    try {
+      budgets = agentBudgets(ringBudgets(this.#opts.rings.doc.budgets, ring), {
+        ...(spec.memoryBytes !== undefined ? { memoryBytes: spec.memoryBytes } : {}),
+        ...spec.budgets,
+      });
+    } catch (e) {
+      throw new Error(`cannot start agent ${name}: ${(e as Error).message}`);
+    }
+    // Deno's `<TMP>` (makeTempDir/makeTempFile without `dir`) is this directory, decided as such.
+    const tmpDir = join(ref.workspace, ".warden-tmp");
+    try {
+      Deno.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new Error(
+        `cannot start agent ${name}: cannot create its temp directory ${tmpDir}: ${
+          e instanceof Error ? e.message : e
+        }`,
       );
     }
     const brokerSocket = join(dir, "b.sock");
@@ -373,6 +486,23 @@ export class AgentHost {
       importMap,
       JSON.stringify({ imports: { "@warden/sdk": pathToFileURL(join(SDK_DIR, "mod.ts")).href } }),
     );
+    let own: OwnCode;
+    try {
+      own = await prepareOwnCode({
+        module,
+        bundleOut,
+        ref,
+        governor: this.governor,
+        deno: this.#opts.deno ?? Deno.execPath(),
+        sandbox: this.sandbox(),
+        importMap,
+        dir,
+        writesAnywhere: this.#opts.rings.doc.rings[ring].write === true,
+      });
+    } catch (e) {
+      throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);
+    }
+    module = own.module;
 
     // The broker needs the pid, known only after spawning: bind it late.
     const proc: { pid?: number } = {};
@@ -381,6 +511,8 @@ export class AgentHost {
       agent: ref,
       governor: this.governor,
       pid: () => proc.pid,
+      tmp: tmpDir,
+      rate: budgets.brokerRate,
       bootstrap: [`read ${sdkSocket}`, `write ${sdkSocket}`, `net unix:${sdkSocket}`],
     });
     const gateway = new Gateway({
@@ -409,9 +541,8 @@ export class AgentHost {
       gateway.close();
       throw new Error(`cannot start agent ${name}: ${why}`);
     };
-    if (!sandbox.path && this.#opts.sandbox === "require") {
-      refuse(`kernel sandbox required but unavailable: ${sandbox.why}`);
-    }
+    const why = unconfinedRefusal(this.#opts, sandbox, ring);
+    if (why) refuse(why);
     if (!sandbox.path) {
       // Without the kernel sandbox, a symlink leading out of the workspace could be swapped
       // into a path between the broker's check and Deno's open: refuse such workspaces.
@@ -422,6 +553,7 @@ export class AgentHost {
         );
       }
     }
+    const cgroup = agentCgroup(budgets, this.#opts.cgroups);
     let child: Deno.ChildProcess;
     try {
       child = spawnAgent({
@@ -433,32 +565,39 @@ export class AgentHost {
         workspace: ref.workspace,
         denoDir,
         importMap,
-        flags: ringFlags(ceiling, { workspace: ref.workspace, code: [ref.code, ref.sdk] }),
+        flags: ringFlags(ceiling, { workspace: ref.workspace, code: [...own.expose, ref.sdk] }),
         heapMb: spec.heapMb ?? 256,
         cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
+        fileSizeBytes: budgets.diskBytes,
         stdout: spec.stdio ?? "piped",
         stderr: spec.stdio ?? "piped",
         stdin: spec.stdin,
         args: spec.args,
         nodeArgv: !plugin && (spec.bundle === true || (spec.args?.length ?? 0) > 0),
-        env: spec.processEnv,
+        env: { ...spec.processEnv, TMPDIR: tmpDir },
         sandbox: sandbox.path
           ? {
             launcher: sandbox.path,
-            ...kernelRoots(ceiling, ref, denoDir),
+            // Spawning a child sets its cwd with chdir(2): rings that may run programs keep
+            // chdir (a child never asks the broker; the kernel rules bound it either way).
+            pinCwd: ceiling.run === false ||
+              (Array.isArray(ceiling.run) && ceiling.run.length === 0),
+            ...kernelRoots(ceiling, ref, denoDir, own),
             readOnly: [
               ...SYSTEM_READ_ONLY,
               Deno.realPathSync(deno),
               BOOTSTRAP_DIR,
               importMap,
-              ...kernelRoots(ceiling, ref, denoDir).readOnly,
+              ...kernelRoots(ceiling, ref, denoDir, own).readOnly,
             ],
           }
           : undefined,
       });
+      joinCgroup(cgroup, child.pid); // before any broker answer: before any agent code runs
     } catch (e) {
       broker.close();
       gateway.close();
+      cgroup?.remove();
       throw new Error(`cannot start agent ${name}: ${e instanceof Error ? e.message : e}`);
     }
     proc.pid = child.pid;
@@ -473,14 +612,19 @@ export class AgentHost {
       unwatch: () => {},
       timer: null,
       denials: [],
+      budgets,
+      cgroup,
       killedAt: null,
+      restarting: false,
     };
     this.#agents.set(id, running);
+    // A start (or a ring-change restart) that finished while the host closed does not outlive it.
+    if (this.#closed) queueMicrotask(() => this.kill(id, "host shutting down").catch(() => {}));
     this.messages.register(ref);
     running.unwatch = this.#watchdog.watch({
       pid: child.pid,
       cpuMs: spec.cpuMs ?? null,
-      memoryBytes: spec.memoryBytes ?? null,
+      ...watchedBudgets(budgets, cgroup, [ref.workspace, denoDir]),
       onBreach: (why) => this.kill(id, why),
     });
     if (spec.timeoutMs !== undefined) {
@@ -492,7 +636,14 @@ export class AgentHost {
     this.governor.record(ref, { path: "host", action: "agent.start", resource: module }, {
       effect: "allow",
       rule: null,
-      reason: `started pid ${child.pid} at ring ${ring}`,
+      reason: `started pid ${child.pid} at ring ${ring}${capped}${
+        sandbox.path ? "" : `; ${UNCONFINED}`
+      }`,
+    }, {
+      sandbox: sandbox.path ? "kernel" : "off",
+      limits: budgetLayers(cgroup),
+      codeDigest: ref.codeDigest,
+      codeModules: ref.codeFiles?.size,
     });
     this.#emit({ type: "start", agent: name, id, pid: child.pid, ring });
     child.status.then((s) => this.#exited(running, s));
@@ -506,7 +657,20 @@ export class AgentHost {
     r.gateway.close();
     r.broker.close();
     this.#agents.delete(handle.id);
+    if (!r.restarting) this.#identities.delete(handle.id);
     this.messages.unregister(handle.id);
+    // The kernel enforcing a budget (cgroup OOM kill, RLIMIT_FSIZE) is a kill, named by layer.
+    const kernel = handle.killReason ? null : kernelKill(r.cgroup, s, r.budgets);
+    if (kernel) {
+      handle.killReason = kernel;
+      this.governor.record(handle.ref, {
+        path: "host",
+        action: "agent.kill",
+        resource: String(handle.pid),
+      }, { effect: "deny", rule: null, reason: `${kernel} (the kernel stopped the agent)` });
+      this.#emit({ type: "kill", agent: handle.name, reason: kernel });
+    }
+    r.cgroup?.remove();
     const code = s.signal === "SIGKILL" ? 137 : s.code;
     const exit: AgentExit = { code, signal: s.signal, killed: handle.killReason };
     const oom = s.code === 133 || s.signal === "SIGTRAP";
@@ -530,7 +694,7 @@ export class AgentHost {
       signal: s.signal,
       killed: handle.killReason,
     });
-    handle._exit(exit);
+    handle._exit(exit, r.restarting);
   }
 
   /**
@@ -544,6 +708,7 @@ export class AgentHost {
       r.killedAt = performance.now();
       r.handle.killReason = reason;
       killGroup(r.handle.pid);
+      r.cgroup?.killAll(); // descendants that left the process group too
       r.gateway.close();
       r.broker.close();
       this.sagas.abortAgent(id, `agent killed: ${reason}`);
@@ -571,33 +736,50 @@ export class AgentHost {
 
   /** Turn an audited fact into a trust event; demote, restart or revoke as the score says. */
   #trustEvent(e: AuditEntry): void {
-    const trust = this.trust!;
     const r = this.#agents.get(e.agent.id);
     if (!r) return;
     let event: Record<string, unknown> | null = null;
     const at = Date.parse(e.ts);
-    if (
-      e.path === "host" && e.action === "agent.kill" && !e.reason.startsWith("kill switch: demoted")
-    ) {
+    // A kill counts against the agent, unless the host killed it to restart it at another ring
+    // or because the host itself is shutting down.
+    if (e.path === "host" && e.action === "agent.kill" && !r.restarting && !this.#closed) {
       event = { type: "killed", at };
     } else if (
       e.path === "host" && e.action === "saga.end" &&
       (e.saga as { event?: string } | undefined)?.event === "completed"
     ) {
       event = { type: "saga_completed", at };
-    } else if (e.path === "broker" || e.path === "sdk") {
-      // MCP-path decisions are the client's calls of a governed server's tools, not the
-      // server's own choices: they do not move the server's trust (its broker checks do).
-      if (e.effect === "allow") event = { type: "allowed", at };
-      else if (e.effect === "deny") {
-        const severity = e.rule
-          ? this.governor.policy.rules.find((x) => x.id === e.rule)?.severity
-          : undefined;
-        event = severity ? { type: "violation", severity, at } : { type: "denied", at };
-      }
     }
     if (!event) return;
-    const { before, after } = trust.record(r.handle.id, event);
+    this.#scoreChanged(r, this.trust.record(r.handle.id, event));
+  }
+
+  /**
+   * Turn a decision (ring ceiling, then policy) on the agent's broker or SDK path into a trust
+   * event. MCP-path decisions are the client's calls of a governed server's tools, not the
+   * server's own choices: they do not move the server's trust (its broker checks do).
+   * Operational refusals (rate limits, open circuits) are records, not decisions: no event.
+   * Nor are the steps of the agent's governed RL environment (`rl.step`): a denied step never
+   * happens, and the environment's reward guards judge it.
+   */
+  #decided(id: string, ask: Ask, d: Ruling): void {
+    const r = this.#agents.get(id);
+    if (!r || (ask.path !== "broker" && ask.path !== "sdk")) return;
+    if (r.spec.environment && ask.context?.episode !== undefined) return;
+    const at = Date.now();
+    let event: Record<string, unknown>;
+    if (d.effect === "allow") event = { type: "allowed", at };
+    else if (d.effect === "deny") {
+      const severity = d.rule
+        ? this.governor.policy.rules.find((x) => x.id === d.rule)?.severity
+        : undefined;
+      event = severity ? { type: "violation", severity, at } : { type: "denied", at };
+    } else return;
+    this.#scoreChanged(r, this.trust.record(r.handle.id, event));
+  }
+
+  /** Follow a score change: revoke below the threshold, or move the ring as the tier says. */
+  #scoreChanged(r: Running, { before, after }: { before: number; after: number }): void {
     const ref = r.handle.ref;
     ref.trust = after;
     if (r.killedAt !== null) return;
@@ -607,43 +789,75 @@ export class AgentHost {
     }
     const ring = ringFor(ref.ring, r.assigned, before, after);
     if (ring === ref.ring) return;
+    this.setRing(
+      r.handle.id,
+      ring as Ring,
+      "trust",
+      `trust ${Math.round(before)} -> ${Math.round(after)}`,
+    ).catch(() => {/* reported by #restart */});
+  }
+
+  /**
+   * The one way to change a running agent's ring, for every caller (an operator through the API,
+   * a trust tier change, an SLO demotion): audit it (`agent.ring`, with its cause), apply it to
+   * the agent's next decision at once, and, when the ring's ceiling differs, restart the process
+   * under the new ring's Deno flags and kernel rules (same identity, workspace and spec).
+   * An operator's ring becomes the agent's assigned ring; a score below "standard" still caps it
+   * (probationary and untrusted agents run at ring 3). Resolves with the agent's live handle.
+   */
+  async setRing(id: string, ring: Ring, cause: RingCause, detail = ""): Promise<AgentHandle> {
+    const r = this.#agents.get(id);
+    if (!r) throw new Error(`unknown agent ${id}`);
+    if (r.killedAt !== null) throw new Error(`agent ${r.handle.name} is stopping or restarting`);
+    const ref = r.handle.ref;
     const from = ref.ring;
-    const flagsBefore = JSON.stringify(this.#opts.rings.doc.rings[from as Ring]);
-    ref.ring = ring; // the next decision already uses the new ceiling
-    this.governor.record(ref, { path: "host", action: "trust.ring", resource: String(ring) }, {
-      effect: ring > from ? "deny" : "allow",
-      rule: null,
-      reason: `trust ${Math.round(before)} -> ${Math.round(after)}: ring ${from} -> ${ring}`,
-    });
-    if (JSON.stringify(this.#opts.rings.doc.rings[ring as Ring]) !== flagsBefore) {
-      this.#restart(r, ring);
+    let to: number = ring;
+    let note = detail ? ` (${detail})` : "";
+    if (cause === "operator") {
+      r.assigned = ring;
+      to = ringAtStart(ring, ref.trust);
+      if (to !== ring) {
+        note += `; asked ring ${ring}, trust ${Math.round(ref.trust)} (${
+          tierOf(ref.trust)
+        }) caps it at ${to}`;
+      }
     }
+    if (to === from) return r.handle;
+    ref.ring = to; // the next decision already uses the new ceiling
+    this.governor.record(ref, { path: "host", action: "agent.ring", resource: String(to) }, {
+      effect: to > from ? "deny" : "allow",
+      rule: null,
+      reason: `${cause}: ring ${from} -> ${to}${note}`,
+    });
+    const rings = this.#opts.rings.doc.rings;
+    if (JSON.stringify(rings[from as Ring]) === JSON.stringify(rings[to as Ring])) return r.handle;
+    return await this.#restart(r, to, cause);
   }
 
   /** Restart an agent's process at another ring (same identity, workspace and spec). */
-  async #restart(r: Running, ring: number): Promise<void> {
+  async #restart(r: Running, ring: number, cause: RingCause): Promise<AgentHandle> {
     const { spec, signer, assigned } = r;
-    await this.kill(
-      r.handle.id,
-      `demoted to ring ${ring}, restarting with the lower ceiling`,
-    );
-    if (this.#closed) return;
+    const name = r.handle.name;
+    r.restarting = true;
+    await this.kill(r.handle.id, `ring change to ${ring} (${cause}): restarting under its ceiling`);
+    let next: AgentHandle;
     try {
-      const next = await this.#start(
+      if (this.#closed) throw new Error("the host is closed");
+      next = await this.#start(
         { ...spec, ring: ring as Ring, workspace: r.handle.ref.workspace },
         signer,
         assigned,
       );
-      r.handle._next(next);
-      this.#emit({ type: "restart", agent: next.name, id: next.id, pid: next.pid, ring });
     } catch (e) {
+      this.#identities.delete(signer.did);
       r.handle._next(null);
-      this.#emit({
-        type: "kill",
-        agent: r.handle.name,
-        reason: `restart failed: ${(e as Error).message}`,
-      });
+      const why = `restart failed: ${(e as Error).message}`;
+      if (!this.#closed) this.#emit({ type: "kill", agent: name, reason: why });
+      throw new Error(`agent ${name}: ${why}`);
     }
+    r.handle._next(next);
+    this.#emit({ type: "restart", agent: next.name, id: next.id, pid: next.pid, ring, cause });
+    return next;
   }
 
   /** Carry out an SLO's action on the agents in its scope (all agents for host SLOs). */
@@ -653,7 +867,9 @@ export class AgentHost {
     );
     const why = `SLO ${slo.slo} breached (budget ${Math.round(100 * slo.budget.remaining)}% left)`;
     const at = Date.now();
-    for (const r of targets) this.trust?.record(r.handle.id, { type: "slo_breach", at });
+    for (const r of targets) {
+      this.#scoreChanged(r, this.trust.record(r.handle.id, { type: "slo_breach", at }));
+    }
     this.delivery.sloBreached(slo.slo);
     this.governor.record(HOST_AGENT, {
       path: "host",
@@ -676,16 +892,9 @@ export class AgentHost {
         break;
       case "demote":
         for (const r of targets) {
-          const ref = r.handle.ref;
-          if (ref.ring >= 3) continue;
-          const from = ref.ring;
-          ref.ring = from + 1;
-          if (
-            JSON.stringify(this.#opts.rings.doc.rings[from as Ring]) !==
-              JSON.stringify(this.#opts.rings.doc.rings[ref.ring as Ring])
-          ) {
-            this.#restart(r, ref.ring);
-          }
+          if (r.killedAt !== null || r.handle.ref.ring >= 3) continue;
+          this.setRing(r.handle.id, (r.handle.ref.ring + 1) as Ring, "slo", why)
+            .catch(() => {/* reported by #restart */});
         }
         break;
       case "freeze_rollouts":
@@ -722,17 +931,16 @@ export class AgentHost {
     const taken = names.find((n) => this.tools.get(n));
     if (taken) throw new Error(`plugin ${p.name}: tool ${taken} is already registered`);
     const channel = new PluginChannel(p.name);
-    const handle = await this.#start(
-      {
-        module: p.entry,
-        name: `plugin-${p.name}`,
-        ring: p.ring as Ring,
-        capabilities: p.capabilities,
-        stdio: "null",
-      },
-      undefined,
-      p.ring,
-      channel,
+    const spec: AgentSpec = {
+      module: p.entry,
+      name: `plugin-${p.name}`,
+      ring: p.ring as Ring,
+      capabilities: p.capabilities,
+      stdio: "null",
+    };
+    const handle = await this.#claimed(
+      spec,
+      (signer) => this.#start(spec, signer, p.ring, channel),
     );
     handle.exited.then(() => channel.close());
     for (const [tool, schema] of Object.entries(p.tools)) {
@@ -761,6 +969,7 @@ export class AgentHost {
       [...this.#agents.keys()].map((id) => this.kill(id, "host shutting down").catch(() => {})),
     );
     await Promise.all(this.#peerServers.map((p) => p.shutdown().catch(() => {})));
+    await cgroupsRemoved();
     this.sre.close();
     await this.audit.close();
     if (!this.#opts.stateDir) {
@@ -801,15 +1010,14 @@ function kernelRoots(
   c: RingCeiling,
   ref: AgentRef,
   denoDir: string,
+  own: OwnCode,
 ): { readOnly: string[]; readWrite: string[] } {
+  // `${code}` is the agent's own code file by file (and the SDK), never its directory.
+  const code = [...own.expose, ref.sdk];
   const expand = (l: string[]) =>
-    l.flatMap((
-      x,
-    ) => (x === "${workspace}" ? [ref.workspace] : x === "${code}" ? [ref.code, ref.sdk] : [x]))
+    l.flatMap((x) => (x === "${workspace}" ? [ref.workspace] : x === "${code}" ? code : [x]))
       .filter((p) => p.startsWith("/"));
-  const readOnly = c.read === true
-    ? ["/"]
-    : [ref.code, ref.sdk, ...(c.read === false ? [] : expand(c.read))];
+  const readOnly = c.read === true ? ["/"] : [...code, ...(c.read === false ? [] : expand(c.read))];
   const readWrite = c.write === true
     ? ["/"]
     : [denoDir, ...(c.write === false ? [] : expand(c.write))];

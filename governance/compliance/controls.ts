@@ -1,7 +1,8 @@
 /**
  * Compliance mappings: OWASP Top 10 for Agentic Applications (December 2025), the EU AI Act,
  * SOC 2 and HIPAA, each mapped to Warden controls. Statuses never come from here: every
- * control is judged by a live check (runtime/compliance/checks.ts).
+ * control is judged by a live check (runtime/compliance/checks.ts) — a probe of the configured
+ * system or recorded results that prove the property — and is otherwise manual or fail.
  */
 
 /** A Warden control that a live check can judge. */
@@ -17,6 +18,7 @@ export type ControlId =
   | "audit-integrity"
   | "identity-keys"
   | "signed-messages"
+  | "transport-security"
   | "plugin-signatures"
   | "memory-governance"
   | "resilience"
@@ -70,7 +72,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     framework: "OWASP ASI",
     id: "ASI07",
     title: "Insecure Inter-Agent Communication",
-    controls: ["signed-messages"],
+    controls: ["signed-messages", "transport-security"],
   },
   {
     framework: "OWASP ASI",
@@ -151,7 +153,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     framework: "HIPAA",
     id: "164.312(e)(1)",
     title: "Transmission security",
-    controls: ["signed-messages"],
+    controls: ["signed-messages", "transport-security"],
   },
 ];
 

@@ -1,7 +1,7 @@
 /** The action vocabulary and how each action's resource is normalized. */
 
 /** How an action's `resource` string is interpreted before matching. */
-export type ResourceKind = "path" | "url" | "hostport" | "name";
+export type ResourceKind = "path" | "url" | "hostport" | "uri" | "name";
 
 /** Every action Warden knows, with the kind of resource it carries. */
 export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freeze({
@@ -22,8 +22,9 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "plugin.load": "name",
   "memory.read": "name",
   "memory.write": "name",
-  // MCP gateway: a governed server's resources (by URI) and prompts (by name).
-  "mcp.resource.read": "name",
+  // MCP gateway: a governed server's resources (by normalized URI, see uri.ts) and prompts
+  // (by name).
+  "mcp.resource.read": "uri",
   "mcp.prompt.get": "name",
 });
 

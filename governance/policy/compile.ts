@@ -7,6 +7,8 @@ import { EvalContext, F, type StaticVars, T, type Tri, U } from "./context.ts";
 import { argsAreOpen, MAY_F, MAY_T, MAY_U, outcomes } from "./reach.ts";
 import { PolicyError, type Problem } from "./errors.ts";
 import { hostPortFacets, nfc, normalizePath, urlFacets } from "./normalize.ts";
+import { type PathResolver, rootForms } from "./roots.ts";
+import { uriOrNull } from "./uri.ts";
 import {
   type ParsedSource,
   parseYamlSource,
@@ -33,6 +35,11 @@ export interface CompileOptions {
   actions?: Record<string, ResourceKind>;
   /** Resolves an `include:` entry relative to the including file; supplied by runtime loaders. */
   resolveInclude?: (include: string, from: string) => PolicySource;
+  /**
+   * Resolves path roots through symlinks, as the runtime resolves requests (runtime loaders
+   * pass the broker's real-path function; see roots.ts). Without it, roots match as written.
+   */
+  resolvePath?: PathResolver;
 }
 
 /** Where a rule was written. */
@@ -52,6 +59,8 @@ export interface CompiledRule {
   readonly resources: readonly string[] | null;
   readonly rings: ReadonlySet<number> | null;
   readonly severity?: Severity;
+  /** Argument fields hidden from approvers (`args.password`). */
+  readonly redact?: readonly string[];
   readonly reason?: string;
   readonly description?: string;
   /** Ring and `when:` combined; null when the rule is unconditional. */
@@ -62,6 +71,16 @@ export interface CompiledRule {
 
 const EFFECT_ORDER: Record<Effect, number> = { deny: 0, require_approval: 1, allow: 2 };
 
+/**
+ * A resource known only by its shape (an MCP resource template), for `couldAllow`: could it
+ * equal a normalized literal, and which truth values (reach.ts's MAY_F/MAY_T bits) could a
+ * condition on `resource` take (undefined: any)?
+ */
+export interface ResourceShape {
+  may(normalized: string): boolean;
+  leaf(op: string, value: unknown): number | undefined;
+}
+
 /** Normalize a resource for exact-match indexing, per the action's resource kind. */
 export function normalizeResource(kind: ResourceKind, value: string): string | null {
   switch (kind) {
@@ -71,6 +90,8 @@ export function normalizeResource(kind: ResourceKind, value: string): string | n
       return urlFacets(value)?.href ?? null;
     case "hostport":
       return hostPortFacets(value)?.href ?? null;
+    case "uri":
+      return uriOrNull(value);
     default:
       return nfc(value);
   }
@@ -198,30 +219,50 @@ export class CompiledPolicy {
    * (`args.*` by default)? False only when a deny holds whatever they are, or no allow could
    * hold and the default is deny (see reach.ts). Cedar's entity model carries no arguments, so
    * its verdict is exact here. Not for enforcement: calls are still decided one by one.
+   *
+   * `shape` leaves the resource open too, known only by its shape (an MCP resource template):
+   * a rule's literal `resource:` values count when the shape says it could equal them,
+   * conditions on `resource` take the outcomes the shape gives (any, when it does not know),
+   * and Cedar, which needs a concrete resource, is taken as possibly allowing.
    */
   couldAllow(
     request: Record<string, unknown>,
     open: (field: string) => boolean = argsAreOpen,
+    shape?: ResourceShape,
   ): boolean {
     if (!isRequest(request)) return false;
     const ctx = this.context(request);
     const action = request.action as string;
     const res = ctx.resource();
     const kind = this.kindOf(action);
+    const same = shape
+      ? (r: string) => {
+        const n = normalizeResource(kind, r);
+        return n !== null && shape.may(n);
+      }
+      : (r: string) => normalizeResource(kind, r) === res;
+    let leaf: ((node: CondNode) => number | undefined) | undefined;
+    if (shape) {
+      const base = open;
+      open = (f) => f === "resource" || base(f);
+      leaf = (node) =>
+        node.field === "resource" && node.op ? shape.leaf(node.op, node.value) : undefined;
+    }
     let maybe = false;
     for (const rule of this.rules) {
       if (!rule.actions.includes(action)) continue;
-      if (rule.resources && !rule.resources.some((r) => normalizeResource(kind, r) === res)) {
-        continue;
-      }
-      const can = rule.match ? outcomes(rule.match, ctx, open) : MAY_T;
+      if (rule.resources && !rule.resources.some(same)) continue;
+      let can = rule.match ? outcomes(rule.match, ctx, open, leaf) : MAY_T;
+      // An open resource may also expand to a URI the rule does not name.
+      if (shape && rule.resources) can |= MAY_F;
       // Deny and require_approval fire on true or unknown, allow on true only; a deny always
       // fires when it can never be false.
       if (rule.effect === "deny") {
         if (!(can & MAY_F)) return false;
       } else if (can & (rule.effect === "allow" ? MAY_T : MAY_T | MAY_U)) maybe = true;
     }
-    if (this.cedar.length > 0) {
+    if (this.cedar.length > 0 && shape) maybe = true;
+    else if (this.cedar.length > 0) {
       const c = this.#decideCedar(ctx);
       if (c?.effect === "deny") return false;
       if (c) maybe = true;
@@ -365,7 +406,17 @@ export function compilePolicySet(
             `duplicate rule id "${rule.id}" (first defined at ${prev.path}:${prev.line}:${prev.column})`,
         });
       } else ids.set(rule.id, here);
-      const r = compileRule(rule, i, doc, source, vars, vocabulary, kinds, problems);
+      const r = compileRule(
+        rule,
+        i,
+        doc,
+        source,
+        vars,
+        vocabulary,
+        kinds,
+        problems,
+        options.resolvePath,
+      );
       if (r) rules.push(r);
     });
   }
@@ -398,6 +449,7 @@ function compileRule(
   vocabulary: string[],
   kinds: Record<string, ResourceKind>,
   problems: Problem[],
+  resolvePath?: PathResolver,
 ): CompiledRule | null {
   const at = ["rules", i] as const;
   let location: SourceLocation | undefined;
@@ -459,10 +511,23 @@ function compileRule(
       problems,
       vars,
       kinds: kindSet,
+      resolvePath,
     });
     if (c) parts.push(c);
   }
   if (problems.length > before) return null;
+  // Literal file resources match in their resolved form too (see roots.ts).
+  const fileOnly = [...actions].every((a) => a !== "*" && kinds[a] === "path");
+  if (resources && resolvePath && fileOnly) {
+    resources = [
+      ...new Set(
+        resources.flatMap((r) => {
+          const p = normalizePath(r);
+          return p === null ? [r] : [r, ...rootForms(p, resolvePath).slice(1)];
+        }),
+      ),
+    ];
+  }
   const match = parts.length === 0 ? null : parts.length === 1 ? parts[0] : {
     text: "all",
     eval: (ctx: EvalContext) => {
@@ -484,6 +549,7 @@ function compileRule(
     resources,
     rings,
     severity: rule.severity,
+    redact: rule.redact,
     reason: rule.reason,
     description: rule.description,
     match,

@@ -16,6 +16,15 @@ import { type ParsedSource, type PathPart, zodProblems } from "./parse.ts";
 import { compileRegex, globToRegex, type SafeRegex } from "./regex.ts";
 import { OPERATOR_NAMES, type OperatorName, Operators, type Scalar } from "./schema.ts";
 import { compileTemplate, type Tpl } from "./template.ts";
+import {
+  globForms,
+  type PathResolver,
+  prefixForms,
+  resolvedPath,
+  resolvesAfterSubstitution,
+  rootForms,
+} from "./roots.ts";
+import { uriOrNull } from "./uri.ts";
 
 /** A compiled condition: its own evaluator, a readable text, and its parts (for explain). */
 export interface CondNode {
@@ -24,6 +33,9 @@ export interface CondNode {
   readonly children?: readonly CondNode[];
   /** For leaves: the field the operator reads (e.g. `args.command`). */
   readonly field?: string;
+  /** For leaves: the operator and its value as written (for reach.ts's leaf hooks). */
+  readonly op?: OperatorName;
+  readonly value?: unknown;
   /** For `eq`/`in` leaves with fixed values: the field and the values that make it true. */
   readonly index?: { readonly field: Field; readonly keys: ReadonlySet<unknown> };
 }
@@ -45,6 +57,8 @@ export interface CondEnv {
   readonly problems: Problem[];
   readonly vars: StaticVars;
   readonly kinds: ReadonlySet<ResourceKind>;
+  /** Resolves path roots through symlinks, as requests are (see roots.ts); none: as written. */
+  readonly resolvePath?: PathResolver;
 }
 
 const MAX_DEPTH = 32;
@@ -67,6 +81,11 @@ function normValue(style: FieldStyle, op: OperatorName, s: string): string {
     case "url":
       return op === "eq" || op === "ne" || op === "in" || op === "not_in"
         ? urlFacets(s)?.href ?? nfc(s)
+        : nfc(s);
+    case "uri":
+      // A resource URI is compared in its normalized form (uri.ts); so is a prefix of one.
+      return op === "eq" || op === "ne" || op === "in" || op === "not_in" || op === "prefix"
+        ? uriOrNull(s) ?? nfc(s)
         : nfc(s);
     default:
       return nfc(s);
@@ -133,6 +152,17 @@ function tplList(
       const s = t(ctx);
       return s === null ? null : normValue(style, op, s);
     });
+}
+
+/** Path prefixes with their resolved forms added (static ones once, variables per request). */
+function withPrefixForms(
+  tl: ((ctx: EvalContext) => (string | null)[]) | string[],
+  raws: string[],
+  resolve: PathResolver,
+): ((ctx: EvalContext) => (string | null)[]) | string[] {
+  if (Array.isArray(tl)) return [...new Set(tl.flatMap((p) => prefixForms(p, resolve)))];
+  if (!raws.some((r) => !r.includes("${") || resolvesAfterSubstitution(r))) return tl;
+  return (ctx) => tl(ctx).flatMap((p) => (p === null ? [null] : prefixForms(p, resolve)));
 }
 
 function asList(v: string | string[]): string[] {
@@ -206,8 +236,13 @@ function compileLeaf(
       const raw = (op === "eq" || op === "ne" ? [value] : value) as Scalar[];
       const strings = raw.filter((x): x is string => typeof x === "string");
       const others = raw.filter((x) => typeof x !== "string");
-      const tl = tplList(strings, style, op, env.vars, fail);
-      if (tl === null) break;
+      const listed = tplList(strings, style, op, env.vars, fail);
+      if (listed === null) break;
+      // Literal paths match in their resolved form too (see roots.ts).
+      const resolve = style === "path" ? env.resolvePath : undefined;
+      const tl = resolve && Array.isArray(listed)
+        ? [...new Set(listed.flatMap((p) => rootForms(p, resolve)))]
+        : listed;
       const fixed = new Set<unknown>(others);
       if (Array.isArray(tl)) { for (const s of tl) fixed.add(s); }
       const dyn = Array.isArray(tl) ? null : tl;
@@ -280,24 +315,31 @@ function compileLeaf(
     case "glob": {
       const res: SafeRegex[] = [];
       for (const pat of asList(value as string | string[])) {
-        const s = staticOnly(pat, env.vars, fail);
-        if (s === null) break;
-        let source = s;
-        if (op === "glob") {
-          const g = globToRegex(style === "host" ? s.toLowerCase() : s);
-          if (typeof g === "object") {
-            fail(g.error);
+        const written = staticOnly(pat, env.vars, fail);
+        if (written === null) break;
+        // A path glob's literal leading directories are a root: matched resolved too.
+        const forms = op === "glob" && style === "path"
+          ? globForms(written, env.resolvePath)
+          : [written];
+        for (const s of forms) {
+          let source = s;
+          if (op === "glob") {
+            const g = globToRegex(style === "host" ? s.toLowerCase() : s);
+            if (typeof g === "object") {
+              fail(g.error);
+              break;
+            }
+            source = g;
+          }
+          const ci = style === "host" || style === "scheme";
+          const r = compileRegex(source, ci);
+          if (typeof r === "string") {
+            fail(r);
             break;
           }
-          source = g;
+          res.push(r);
         }
-        const ci = style === "host" || style === "scheme";
-        const r = compileRegex(source, ci);
-        if (typeof r === "string") {
-          fail(r);
-          break;
-        }
-        res.push(r);
+        if (failed) break;
       }
       if (failed) break;
       ev = (ctx) => {
@@ -310,8 +352,12 @@ function compileLeaf(
     }
     case "prefix":
     case "suffix": {
-      const tl = tplList(asList(value as string | string[]), style, op, env.vars, fail);
-      if (tl === null) break;
+      const raws = asList(value as string | string[]);
+      const listed = tplList(raws, style, op, env.vars, fail);
+      if (listed === null) break;
+      const tl = op === "prefix" && style === "path" && env.resolvePath
+        ? withPrefixForms(listed, raws, env.resolvePath)
+        : listed;
       const test = op === "prefix"
         ? (s: string, p: string) => s.startsWith(p)
         : (s: string, p: string) => s.endsWith(p);
@@ -375,8 +421,17 @@ function compileLeaf(
             fail(`"${t}" is not an absolute path`);
             break;
           }
-          roots.push(p);
-        } else roots.push(t);
+          roots.push(...rootForms(p, env.resolvePath));
+        } else {
+          roots.push(t);
+          const resolve = env.resolvePath;
+          if (resolve && resolvesAfterSubstitution(r)) {
+            roots.push((ctx) => {
+              const root = normRoot(t(ctx));
+              return root === null ? null : resolvedPath(root, resolve);
+            });
+          }
+        }
       }
       if (failed) break;
       const isPathField = style === "path";
@@ -441,7 +496,9 @@ function compileLeaf(
     }
   }
   if (failed || ev === null) return null;
-  return index ? { text, eval: ev, field: name, index } : { text, eval: ev, field: name };
+  return index
+    ? { text, eval: ev, field: name, op, value, index }
+    : { text, eval: ev, field: name, op, value };
 }
 
 function normRoot(s: string | null): string | null {

@@ -8,6 +8,7 @@ import {
   type UrlFacets,
   urlFacets,
 } from "./normalize.ts";
+import { uriOrNull } from "./uri.ts";
 
 /** Three-valued truth: false, true, or unknown (the condition could not be evaluated). */
 export const F = 0, T = 1, U = 2;
@@ -109,6 +110,9 @@ export class EvalContext {
         case "url":
         case "hostport":
           out = this.url()?.href ?? null;
+          break;
+        case "uri":
+          out = uriOrNull(r);
           break;
         default:
           out = r.length <= MAX_STRING_LENGTH ? nfc(r) : null;

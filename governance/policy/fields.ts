@@ -3,7 +3,7 @@ import type { ResourceKind } from "./actions.ts";
 import type { EvalContext } from "./context.ts";
 
 /** How values compared with a field are normalized. */
-export type FieldStyle = "host" | "scheme" | "path" | "url" | "plain";
+export type FieldStyle = "host" | "scheme" | "path" | "url" | "uri" | "plain";
 
 /** A compiled field reference. `get` returns undefined when the field is missing. */
 export interface Field {
@@ -14,6 +14,11 @@ export interface Field {
 
 const KEY = /^[^.]+$/;
 const INDEX = /^(0|[1-9][0-9]{0,8})$/;
+/**
+ * Segments a rule may not name: requests pass through plain-object copies that drop or re-parent
+ * `__proto__`, so a condition on one could silently never hold.
+ */
+const PROTO_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 /** Walk own properties only: `__proto__` and `constructor` are ordinary keys here. */
 function ownWalk(root: unknown, keys: readonly string[]): unknown {
@@ -58,6 +63,8 @@ export function compileField(name: string, kinds: ReadonlySet<ResourceKind>): Fi
         ? "path"
         : single === "url" || single === "hostport"
         ? "url"
+        : single === "uri"
+        ? "uri"
         : "plain";
       return { name, style, get: (ctx) => ctx.resource() ?? undefined };
     }
@@ -68,6 +75,10 @@ export function compileField(name: string, kinds: ReadonlySet<ResourceKind>): Fi
   const root = dot < 0 ? name : name.slice(0, dot);
   const keys = dot < 0 ? [] : name.slice(dot + 1).split(".");
   if (keys.some((k) => !KEY.test(k))) return `invalid field "${name}": empty path segment`;
+  const proto = keys.find((k) => PROTO_NAMES.has(k));
+  if (proto !== undefined) {
+    return `invalid field "${name}": prototype name "${proto}" cannot be a path segment`;
+  }
   if (root === "url") {
     const facet = keys[0] as (typeof URL_FACETS)[number];
     if (keys.length !== 1 || !URL_FACETS.includes(facet)) {

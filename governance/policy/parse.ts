@@ -57,6 +57,71 @@ function tooManyNodes(data: unknown): boolean {
   return false;
 }
 
+/**
+ * Keys no document may use. `__proto__` is dropped (or re-parents the object) when data is copied
+ * into a plain object, which is what schema validation does, so the value it held would vanish
+ * silently; `constructor` and `prototype` name what every plain object inherits. `<<` is the YAML
+ * merge key: neither parser merges by default, and a document must not look as if it did.
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+  "<<",
+]);
+
+/** Why `key` is refused, or null when it is an ordinary key. */
+export function forbiddenKey(key: string): string | null {
+  if (!FORBIDDEN_KEYS.has(key)) return null;
+  return key === "<<"
+    ? 'YAML merge key "<<" is not allowed; write the keys out'
+    : `prototype key "${key}" is not allowed`;
+}
+
+/** A node on the walk, linked to its parent so a path is built only for a problem. */
+interface Step {
+  v: unknown;
+  parent: Step | null;
+  key: PathPart;
+}
+
+function pathOf(s: Step): PathPart[] {
+  const out: PathPart[] = [];
+  for (let x: Step | null = s; x && x.parent; x = x.parent) out.push(x.key);
+  return out.reverse();
+}
+
+/** Every forbidden key in `data`, at its source position. Each object is visited once. */
+function forbiddenKeys(data: unknown, locate: Locator, path: string): Problem[] {
+  const out: Problem[] = [];
+  const seen = new WeakSet<object>();
+  const stack: Step[] = [{ v: data, parent: null, key: "" }];
+  while (stack.length > 0) {
+    const step = stack.pop()!;
+    const v = step.v;
+    if (v === null || typeof v !== "object" || seen.has(v)) continue;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push({ v: x, parent: step, key: i }));
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      const why = forbiddenKey(k);
+      if (why) {
+        const at = pathOf(step);
+        const where = renderPath(at);
+        out.push({
+          path,
+          ...locate.at([...at, k], true),
+          message: where ? `${why} (in ${where})` : why,
+        });
+      }
+      stack.push({ v: (v as Record<string, unknown>)[k], parent: step, key: k });
+    }
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
 /** Positions come from the `yaml` package (slow, exact); built only when a problem is found. */
 function lazyLocator(
   text: string,
@@ -144,6 +209,8 @@ export function parseYamlSource(text: string, path: string): ParsedSource {
       message: `policy expands to more than ${MAX_NODES} nodes (alias bomb?)`,
     }]);
   }
+  const forbidden = forbiddenKeys(data, locate, path);
+  if (forbidden.length > 0) return fail(forbidden);
   return { path, data, locate, problems: [] };
 }
 

@@ -33,22 +33,33 @@ function combine(x: Outcomes, y: Outcomes, op: (a: Tri, b: Tri) => Tri): Outcome
   return out;
 }
 
-/** The truth values `node` could take once the open fields are filled in. */
+/**
+ * The truth values `node` could take once the open fields are filled in. `leaf`, when given,
+ * may answer for a leaf first (undefined: it does not know; an MCP resource template answers
+ * for conditions on `resource`).
+ */
 export function outcomes(
   node: CondNode,
   ctx: EvalContext,
   open: (field: string) => boolean,
+  leaf?: (node: CondNode) => Outcomes | undefined,
 ): Outcomes {
-  if (node.field !== undefined) return open(node.field) ? ANY : BIT[node.eval(ctx)];
+  if (node.field !== undefined) {
+    const known = leaf?.(node);
+    if (known !== undefined) return known;
+    return open(node.field) ? ANY : BIT[node.eval(ctx)];
+  }
   const kids = node.children;
   if (!kids || kids.length === 0) return BIT[node.eval(ctx)];
   if (node.text === "not") {
-    const x = outcomes(kids[0], ctx, open);
+    const x = outcomes(kids[0], ctx, open, leaf);
     return (x & MAY_F ? MAY_T : 0) | (x & MAY_T ? MAY_F : 0) | (x & MAY_U);
   }
   const op = node.text === "any" ? or : and;
-  let acc = outcomes(kids[0], ctx, open);
-  for (let i = 1; i < kids.length; i++) acc = combine(acc, outcomes(kids[i], ctx, open), op);
+  let acc = outcomes(kids[0], ctx, open, leaf);
+  for (let i = 1; i < kids.length; i++) {
+    acc = combine(acc, outcomes(kids[i], ctx, open, leaf), op);
+  }
   return acc;
 }
 

@@ -41,14 +41,31 @@ export const Operators = z.strictObject(
 );
 export type Operators = z.infer<typeof Operators>;
 
+const PROTO_SEGMENTS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Refuses a mapping with an own `__proto__`, `constructor`, `prototype` or `<<` key before a
+ * record schema copies it (the copy would drop `__proto__` and the condition it held).
+ */
+const NoProtoKeys = z.unknown().superRefine((v, ctx) => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return;
+  for (const k of Object.keys(v)) {
+    if (k === "__proto__" || k === "constructor" || k === "prototype" || k === "<<") {
+      ctx.addIssue({ code: "custom", path: [k], message: `key "${k}" is not allowed` });
+    }
+  }
+});
+
 /**
  * A condition: a mapping whose keys are combinators (`all`, `any`, `not`) or field paths.
  * Several keys in one mapping are combined with `all`.
  */
 export type Condition = { [key: string]: Condition | Condition[] | Operators };
 export const Condition: z.ZodType<Condition> = z.lazy(() =>
-  z.record(z.string(), z.unknown(), { error: "expected a mapping" })
-    .refine((m) => Object.keys(m).length > 0, "a condition must not be empty")
+  NoProtoKeys.pipe(
+    z.record(z.string(), z.unknown(), { error: "expected a mapping" })
+      .refine((m) => Object.keys(m).length > 0, "a condition must not be empty"),
+  )
 ) as z.ZodType<Condition>;
 
 export const Effect = z.enum(["allow", "deny", "require_approval"], {
@@ -79,6 +96,20 @@ export const Rule = z.strictObject({
   when: Condition.optional(),
   reason: z.string().optional(),
   severity: Severity.optional(),
+  /**
+   * Argument fields an approver must not see (`args.password`, `args.auth.*`): shown as
+   * "[redacted]" in the approval queue of a `require_approval` this rule decides.
+   */
+  redact: z.array(
+    z.string().regex(
+      /^args(\.(\*|[A-Za-z0-9_$-]+))+$/,
+      'expected a field path under args, e.g. "args.password"',
+    ).refine(
+      (p) => !p.split(".").some((seg) => PROTO_SEGMENTS.has(seg)),
+      "__proto__, constructor and prototype cannot be path segments",
+    ),
+    { error: "expected a list of field paths" },
+  ).min(1).optional(),
 });
 export type Rule = z.infer<typeof Rule>;
 
@@ -89,7 +120,7 @@ export const PolicyDocument = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   default: Effect.optional(),
-  vars: z.record(z.string(), z.string()).optional(),
+  vars: NoProtoKeys.pipe(z.record(z.string(), z.string())).optional(),
   include: z.array(z.string()).optional(),
   rules: z.array(Rule).default([]),
 });

@@ -8,6 +8,7 @@ import { type CompiledPolicy, compilePolicy } from "../policy/compile.ts";
 import { PolicyError } from "../policy/errors.ts";
 import { parseYamlSource, zodProblems } from "../policy/parse.ts";
 import type { Decision } from "../policy/schema.ts";
+import { BudgetsSection } from "./budgets.ts";
 
 const Patterns = z.union([z.boolean(), z.array(z.string())], {
   error: "expected true, false or a list of patterns",
@@ -37,19 +38,29 @@ export const RingsDocument = z.strictObject({
   apiVersion: z.literal("warden/v1", { error: 'expected "warden/v1"' }),
   kind: z.literal("Rings", { error: 'expected "Rings"' }),
   rings: z.strictObject({ 0: RingCeiling, 1: RingCeiling, 2: RingCeiling, 3: RingCeiling }),
+  /** Resource budgets per ring (`budgets.ts`); left-out values take the built-in defaults. */
+  budgets: BudgetsSection.optional(),
 });
 export type RingsDocument = z.infer<typeof RingsDocument>;
 
 export type Ring = 0 | 1 | 2 | 3;
 export const RINGS: readonly Ring[] = [0, 1, 2, 3];
 
-const ROOT_VARS: Record<string, string[]> = {
-  "${workspace}": ["${workspace}"],
-  "${code}": ["${context.code}", "${context.sdk}"],
-};
-
-function roots(list: string[]): string[] {
-  return list.flatMap((r) => ROOT_VARS[r] ?? [r]);
+/**
+ * A path ceiling: `${workspace}` and literal roots are trees; `${code}` is the agent's own code,
+ * exactly the modules of its graph (`context.ownCode`, set by the host) and the SDK tree. For
+ * `import`, `${code}` also lets the policy see the other files of the entry's directory (data
+ * imports, files the graph does not name): there the policy decides, deny by default.
+ */
+function pathCondition(list: string[], importing = false): Record<string, unknown> {
+  const code = list.includes("${code}");
+  const trees = [
+    ...list.filter((r) => r !== "${code}"),
+    ...(code ? ["${context.sdk}"] : []),
+    ...(code && importing ? ["${context.code}"] : []),
+  ];
+  const inTrees = { path: { within: trees } };
+  return code ? { any: [{ "context.ownCode": { eq: true } }, inTrees] } : inTrees;
 }
 
 type Rule = Record<string, unknown>;
@@ -87,17 +98,17 @@ function ringRules(ring: Ring, c: RingCeiling): Rule[] {
     if (value === true) add(name, action);
     else if (Array.isArray(value) && value.length > 0) add(name, action, cond(value));
   };
-  scoped("read", "fs.read", c.read, (l) => ({ path: { within: roots(l) } }));
-  scoped("write", "fs.write", c.write, (l) => ({ path: { within: roots(l) } }));
+  scoped("read", "fs.read", c.read, (l) => pathCondition(l));
+  scoped("write", "fs.write", c.write, (l) => pathCondition(l));
   scoped("net", ["net.connect", "net.fetch"], c.net, netCondition);
   scoped("env", "env.get", c.env, (l) => ({ resource: { in: l } }));
   scoped("sys", "sys", c.sys, (l) => ({ resource: { in: l } }));
   scoped("run", "run", c.run, (l) => ({ resource: { in: l } }));
-  scoped("ffi", "ffi", c.ffi, (l) => ({ path: { within: roots(l) } }));
+  scoped("ffi", "ffi", c.ffi, (l) => pathCondition(l));
   if (c.import === true) add("import", "import");
   else if (Array.isArray(c.import)) {
     const local = c.import.filter((x) => x !== "remote");
-    if (local.length > 0) add("import-local", "import", { path: { within: roots(local) } });
+    if (local.length > 0) add("import-local", "import", pathCondition(local, true));
     if (c.import.includes("remote")) {
       add("import-remote", "import", { "url.scheme": { eq: "https" } });
     }
@@ -193,7 +204,8 @@ export function compileRings(text: string, path = "<rings>"): RingCeilings {
 
 /**
  * Deno permission flags for a ring: a second ceiling that holds whenever the broker is not
- * consulted. `vars` gives the absolute roots for `${workspace}` and `${code}`.
+ * consulted. `vars` gives the absolute roots for `${workspace}` and `${code}` (the own-code
+ * files of the agent's graph, one by one, and the SDK tree: never the entry's directory).
  */
 export function ringFlags(c: RingCeiling, vars: { workspace: string; code: string[] }): string[] {
   const expand = (l: string[]) =>

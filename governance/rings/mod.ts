@@ -13,3 +13,14 @@ export {
   RINGS,
   RingsDocument,
 } from "./ceiling.ts";
+export {
+  agentBudgets,
+  BudgetOverrides,
+  type Budgets,
+  BudgetsSection,
+  DEFAULT_BUDGETS,
+  MAX_BYTES,
+  parseBudgets,
+  parseSize,
+  ringBudgets,
+} from "./budgets.ts";

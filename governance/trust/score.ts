@@ -3,17 +3,25 @@
  * Pure: the caller passes the time.
  *
  * Weights (points per event; README "Trust" lists them too):
- *   allowed operation +0.2 · denied operation −5 · policy violation (a deny by a rule with a
- *   severity) low −15, medium −40, high −100, critical −250 · killed −150 · SLO breach −30 ·
- *   completed saga +10.
- * Decay: the distance to the baseline (500) halves every `halfLifeMs` (default 24 h), so old
- * behaviour fades in both directions.
+ *   denied operation −5 · policy violation (a deny by a rule with a severity) low −15,
+ *   medium −40, high −100, critical −250 · killed −150 · SLO breach −30: every one counts in
+ *   full, however many allowed operations surround it.
+ *   Earning is bounded (no trust farming): an allowed operation earns +0.1, only while the score
+ *   is within 1 point of the baseline or above (routine allows never repay a penalty: time does)
+ *   and at most 5 points per clock hour; a completed saga (an outcome) earns +10, at most 40
+ *   points per clock hour.
+ * Decay: the distance to the baseline (650) halves every `halfLifeMs` (default 24 h), so old
+ * behaviour fades in both directions: forgiveness comes from time and outcomes, not volume.
  */
 import { z } from "zod";
 
 export const TRUST_MIN = 0;
 export const TRUST_MAX = 1000;
-export const TRUST_START = 500;
+/**
+ * New agents start here, in the upper half of "standard": one high-severity violation (−100)
+ * leaves them standard, one critical (−250) demotes. Scores decay toward it.
+ */
+export const TRUST_START = 650;
 /** Below this the agent is killed and may not run. */
 export const REVOKE_BELOW = 100;
 
@@ -59,7 +67,7 @@ export const TrustEvent = z.discriminatedUnion("type", [
 export type TrustEvent = z.infer<typeof TrustEvent>;
 
 export const WEIGHTS = {
-  allowed: 0.2,
+  allowed: 0.1,
   denied: -5,
   violation: { low: -15, medium: -40, high: -100, critical: -250 },
   killed: -150,
@@ -67,10 +75,33 @@ export const WEIGHTS = {
   saga_completed: 10,
 } as const;
 
+/** What can be earned per window (clock hours by default): earning is bounded, penalties are not. */
+export const EARN_LIMITS = {
+  windowMs: 3600 * 1000,
+  /** Points routine allowed operations may earn per window. */
+  allowed: 5,
+  /** Points outcomes (completed sagas) may earn per window. */
+  outcomes: 40,
+  /**
+   * Routine allows earn only while the score is at least `baseline - allowGrace`: a penalty
+   * must first fade through decay (a −5 denial takes about 2.3 half-lives) before routine work
+   * counts again.
+   */
+  allowGrace: 1,
+} as const;
+
+/** Points earned in the current window (`window` = its index: floor(at / windowMs)). */
+export interface Earned {
+  window: number;
+  allowed: number;
+  outcomes: number;
+}
+
 /** A score and the time it was computed. */
 export interface TrustState {
   score: number;
   at: number;
+  earned?: Earned;
 }
 
 export interface TrustConfig {
@@ -92,6 +123,21 @@ function weight(e: TrustEvent): number {
   return e.type === "violation" ? WEIGHTS.violation[e.severity] : WEIGHTS[e.type];
 }
 
+/** The earnings of the window holding `at` (a new window starts from nothing). */
+function earnedAt(s: TrustState, at: number): Earned {
+  const window = Math.floor(at / EARN_LIMITS.windowMs);
+  const e = s.earned;
+  // What was earned is clamped to the limits (a tampered or corrupt record cannot widen them).
+  const used = (x: number, cap: number) => Number.isFinite(x) ? Math.min(cap, Math.max(0, x)) : cap;
+  return e && e.window === window
+    ? {
+      window,
+      allowed: used(e.allowed, EARN_LIMITS.allowed),
+      outcomes: used(e.outcomes, EARN_LIMITS.outcomes),
+    }
+    : { window, allowed: 0, outcomes: 0 };
+}
+
 /**
  * Apply an event. Garbage (NaN, unknown types, negative times, extra keys) is rejected with an
  * error, never folded into a score.
@@ -104,7 +150,20 @@ export function applyEvent(
   const e = TrustEvent.parse(raw);
   if (!Number.isFinite(s.score) || !Number.isFinite(s.at)) throw new Error("corrupt trust state");
   const at = Math.max(s.at, e.at);
-  return { score: clamp(decayed(s, at, c) + weight(e)), at };
+  const now = decayed(s, at, c);
+  const earned = earnedAt(s, at);
+  let delta = weight(e);
+  if (e.type === "allowed") {
+    // Routine allows never repay a penalty, and earn at most EARN_LIMITS.allowed per window.
+    delta = now >= c.baseline - EARN_LIMITS.allowGrace
+      ? Math.max(0, Math.min(delta, EARN_LIMITS.allowed - earned.allowed))
+      : 0;
+    earned.allowed += delta;
+  } else if (e.type === "saga_completed") {
+    delta = Math.max(0, Math.min(delta, EARN_LIMITS.outcomes - earned.outcomes));
+    earned.outcomes += delta;
+  }
+  return { score: clamp(now + delta), at, earned };
 }
 
 const TIER_RANK: Readonly<Record<Tier, number>> = {
@@ -127,4 +186,14 @@ export function ringFor(current: number, assigned: number, before: number, after
   if (now < was) return Math.max(current, cap);
   if (now > was && current >= 2) return Math.min(current, Math.max(assigned, cap, 2));
   return current;
+}
+
+/**
+ * The ring an agent may start at (or be set to by an operator) with this score: operators
+ * assign rings to agents in good standing (standard and above); below "standard" the tier's
+ * ceiling applies (probationary and untrusted agents run at ring 3 whatever was asked).
+ */
+export function ringAtStart(asked: number, score: number): number {
+  const tier = tierOf(score);
+  return TIER_RANK[tier] < TIER_RANK.standard ? Math.max(asked, TIER_MAX_RING[tier]) : asked;
 }

@@ -1,7 +1,9 @@
 /**
  * Human approval: a `require_approval` decision parks the operation here until an operator
- * approves or denies it (API, console or CLI), or it times out — to deny. Each approval is
- * bound to the exact action: the sha-256 of the canonical ActionRequest.
+ * approves or denies it (API, console or CLI), or it times out — to deny. The approver sees
+ * the whole canonical ActionRequest (arguments included), with the fields the deciding rule
+ * marks `redact:` replaced by "[redacted]"; each decision is bound to the sha-256 of exactly
+ * that canonical text, and must carry it.
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../governance/audit/mod.ts";
@@ -11,8 +13,16 @@ import type { AgentRef, Governor, Ruling } from "../governor.ts";
 /** A parked operation. */
 export interface Pending {
   id: string;
-  /** sha-256 of the canonical ActionRequest: what an approval is bound to. */
+  /** sha-256 of `canonical`: what an approval is bound to. */
   hash: string;
+  /** The ActionRequest as shown to the approver (redacted fields replaced). */
+  request: Record<string, unknown>;
+  /** The request's arguments as shown (redacted fields replaced). */
+  args: Record<string, unknown>;
+  /** The canonical JSON of `request`: the exact text `hash` is computed over. */
+  canonical: string;
+  /** The deciding rule's `redact:` paths that hid a field (empty: nothing hidden). */
+  redacted: string[];
   agent: { id: string; name: string; ring: number };
   action: string;
   resource: string;
@@ -27,6 +37,38 @@ export function requestHash(request: Record<string, unknown>): string {
   return createHash("sha256").update(canonicalJson(request)).digest("hex");
 }
 
+/** What replaces a redacted field. */
+export const REDACTED = "[redacted]";
+
+/**
+ * A deep copy of `request` with each `args.…` path replaced by "[redacted]" (`*` matches
+ * every key at its level), and the paths that hid something. Values are copied through JSON,
+ * as the canonical form sees them.
+ */
+export function redactRequest(
+  request: Record<string, unknown>,
+  paths: readonly string[],
+): { shown: Record<string, unknown>; redacted: string[] } {
+  const shown = JSON.parse(canonicalJson(request)) as Record<string, unknown>;
+  const walk = (node: unknown, segs: string[]): boolean => {
+    if (node === null || typeof node !== "object" || segs.length === 0) return false;
+    const o = node as Record<string, unknown>;
+    const [head, ...rest] = segs;
+    let hit = false;
+    for (const k of head === "*" ? Object.keys(o) : [head]) {
+      if (!Object.hasOwn(o, k)) continue;
+      if (rest.length === 0) {
+        o[k] = REDACTED;
+        hit = true;
+      } else hit = walk(o[k], rest) || hit;
+    }
+    return hit;
+  };
+  return { shown, redacted: paths.filter((p) => walk(shown, p.split("."))) };
+}
+
+/** How a decision went: done, no such approval, or bound to a different request. */
+export type DecideResult = "ok" | "unknown" | "mismatch";
 export class ApprovalQueue {
   #pending = new Map<
     string,
@@ -49,9 +91,23 @@ export class ApprovalQueue {
     ruling: Ruling,
   ): Promise<"approved" | "denied"> {
     const now = Date.now();
+    // The deciding rule's `redact:`. A rule the live policy does not hold (a canary's, a
+    // policy reloaded since) cannot say which fields are secret: hide every argument.
+    const rule = ruling.rule === null
+      ? null
+      : this.governor.policy.rules.find((r) => r.id === ruling.rule);
+    const { shown, redacted } = redactRequest(
+      request,
+      rule === undefined ? ["args.*"] : rule?.redact ?? [],
+    );
+    const canonical = canonicalJson(shown);
     const item: Pending = {
       id: crypto.randomUUID(),
-      hash: requestHash(request),
+      hash: createHash("sha256").update(canonical).digest("hex"),
+      request: shown,
+      args: (shown.args ?? {}) as Record<string, unknown>,
+      canonical,
+      redacted,
       agent: { id: agent.id, name: agent.name, ring: agent.ring },
       action: String(request.action),
       resource: String(request.resource),
@@ -75,14 +131,15 @@ export class ApprovalQueue {
   }
 
   /**
-   * Approve or deny a parked operation. `hash`, when given, must match: an approval given for
-   * one exact action cannot release another. Returns false for an unknown id or a mismatch.
+   * Approve or deny a parked operation. `hash` must be the one shown with it: a decision made
+   * for one exact request cannot settle another.
    */
-  decide(id: string, outcome: "approved" | "denied", approver: string, hash?: string): boolean {
+  decide(id: string, outcome: "approved" | "denied", approver: string, hash: string): DecideResult {
     const p = this.#pending.get(id);
-    if (!p || (hash !== undefined && hash !== p.item.hash)) return false;
+    if (!p) return "unknown";
+    if (hash !== p.item.hash) return "mismatch";
     this.#resolve(id, outcome, approver, `${outcome} by ${approver}`);
-    return true;
+    return "ok";
   }
 
   subscribe(fn: (p: Pending, event: "parked" | "resolved") => void): () => void {

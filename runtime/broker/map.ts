@@ -1,7 +1,13 @@
 /**
  * Deno permission checks -> Warden actions. Paths arrive as the agent wrote them (relative,
- * through symlinks), so they are resolved against the agent process's real working directory
- * and then through every symlink before anyone decides on them.
+ * through symlinks), so they are resolved and then followed through every symlink before
+ * anyone decides on them. Relative paths resolve against the agent's workspace: the directory
+ * it was started in, which the kernel sandbox pins as its working directory for its whole
+ * life (chdir and fchdir fail) at every ring that may not run programs, so the path decided is
+ * the path the kernel opens. An agent whose working directory is not its workspace (a ring
+ * that may run programs, or no kernel sandbox) has every relative path denied: it could flip
+ * the directory between check and open. (A ring that may run programs is bounded by the
+ * kernel rules alone in any case: a child program never asks the broker.)
  */
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,7 +29,31 @@ export interface Mapped {
   action: string;
   resource: string;
   args: Record<string, unknown>;
+  /** Set when the check cannot be decided on a path at all: deny it, with this reason. */
+  refuse?: string;
+  /**
+   * A second action that must also be allowed (`write <TMP>` is decided on the agent's temp
+   * directory and on a file literally named `<TMP>`, which is what Deno would open otherwise).
+   */
+  also?: Mapped;
 }
+
+/** Where relative paths and Deno's placeholders point for one agent. */
+export interface PathRoots {
+  code: string;
+  sdk: string;
+  /** The agent's working directory as started (its workspace, a real path). */
+  cwd: string;
+  /** The agent's temp directory (its TMPDIR); `<TMP>` means exactly this path. */
+  tmp?: string;
+}
+
+/**
+ * Deno's blind-check placeholders (`write <TMP>` from makeTempDir/makeTempFile without `dir`).
+ * Only that one names a path; any other in a file check is refused (a file literally named
+ * `<…>` cannot be told apart from a placeholder, so it is refused too).
+ */
+const PLACEHOLDER = /^<[^<>/]*>$/;
 
 /**
  * Resolve symlinks: the real path of the longest existing prefix, plus the rest. Synchronous
@@ -83,25 +113,59 @@ function within(path: string, root: string): boolean {
 /**
  * Map a permission check from process `pid` to an action. `roots.code` and `roots.sdk` are the
  * agent's own code and the SDK: reads there are module loads (`import`), anything else is
- * `fs.read`. Relative paths resolve against the agent's working directory.
+ * `fs.read`. Relative paths resolve against `roots.cwd` (never the process's cwd at check
+ * time, which another thread can change before the open). `write <TMP>` is the agent's temp
+ * directory `roots.tmp` (and, as Deno would open that name too, the relative file `<TMP>`);
+ * other `<…>` values of file checks are refused.
  */
 export function mapPermission(
   r: BrokerRequest,
-  roots: { code: string; sdk: string },
+  roots: PathRoots,
   pid: number,
 ): Mapped {
   const v = r.value;
   const args: Record<string, unknown> = { permission: r.permission, value: v };
+  let refuse: string | undefined;
   const path = (p: string): string => {
     if (isAbsolute(p)) return realPath(agentView(p, pid));
-    const base = processCwd(pid);
-    return base === null ? p : realPath(join(base, p));
+    const resolved = realPath(join(roots.cwd, p));
+    const now = processCwd(pid);
+    if (now !== roots.cwd) {
+      refuse ??= `relative path ${JSON.stringify(p)} while the working directory is ${
+        now === null ? "unknown" : JSON.stringify(now)
+      }, not the workspace (fail closed: it could change before the open)`;
+    }
+    return resolved;
   };
+  const mapped = (m: Mapped): Mapped => (refuse ? { ...m, refuse } : m);
+  const fileCheck = r.permission === "read" || r.permission === "write" || r.permission === "ffi";
+  if (fileCheck && v !== null && PLACEHOLDER.test(v)) {
+    const literal = mapped(mapOne(r, roots, path, args));
+    if (r.permission !== "write" || v !== "<TMP>" || !roots.tmp) {
+      return {
+        ...literal,
+        refuse: `Deno placeholder ${v} has no path for this agent (fail closed)`,
+      };
+    }
+    return { action: "fs.write", resource: realPath(roots.tmp), args, also: literal };
+  }
+  return mapped(mapOne(r, roots, path, args));
+}
+
+function mapOne(
+  r: BrokerRequest,
+  roots: PathRoots,
+  path: (p: string) => string,
+  args: Record<string, unknown>,
+): Mapped {
+  const v = r.value;
   switch (r.permission) {
     case "read": {
       if (v === null) return { action: "fs.read", resource: "/", args };
       const p = path(v);
-      if (within(p, roots.code) || within(p, roots.sdk)) {
+      // Files of the entry's tree (not its workspace, should that lie inside) and of the SDK
+      // are module loads: allowed as own code only when in the agent's module graph.
+      if ((within(p, roots.code) && !within(p, roots.cwd)) || within(p, roots.sdk)) {
         return { action: "import", resource: pathToFileURL(p).href, args };
       }
       return { action: "fs.read", resource: p, args };

@@ -4,8 +4,8 @@
  * answered. Only the first connection is served (the agent's Deno runtime); anything else
  * that connects is closed at once.
  */
-import type { AgentRef, Governor } from "../governor.ts";
-import { BrokerRequest, mapPermission } from "./map.ts";
+import type { AgentRef, Governor, Ruling } from "../governor.ts";
+import { BrokerRequest, type Mapped, mapPermission } from "./map.ts";
 
 export interface BrokerOptions {
   path: string;
@@ -13,10 +13,18 @@ export interface BrokerOptions {
   governor: Governor;
   /** The agent process id (known once spawned). */
   pid: () => number | undefined;
+  /** The agent's temp directory (its TMPDIR): where Deno's `<TMP>` placeholder points. */
+  tmp?: string;
   /** Permission checks allowed once each before the agent's code loads ("perm value"). */
   bootstrap: string[];
   /** Called when the agent's Deno runtime disconnects or misbehaves. */
   onClose?: (why: string) => void;
+  /**
+   * Permission checks per second (a token bucket holding one second's worth). Past it the
+   * broker stops reading the socket until tokens return: the agent waits, nothing is refused,
+   * and the audit grows no faster than this.
+   */
+  rate?: number;
 }
 
 const encoder = new TextEncoder();
@@ -29,10 +37,13 @@ export class BrokerServer {
   #closed = false;
   /** Number of checks answered. */
   checks = 0;
+  #tokens: number;
+  #refilled = performance.now();
 
   constructor(readonly opts: BrokerOptions) {
     this.path = opts.path;
     this.#bootstrap = new Map(opts.bootstrap.map((k) => [k, 1]));
+    this.#tokens = opts.rate ?? 0;
     this.#listener = Deno.listen({ transport: "unix", path: opts.path });
     Deno.chmodSync(opts.path, 0o600);
     this.#accept();
@@ -71,6 +82,7 @@ export class BrokerServer {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line.trim() === "") continue;
+          await this.#throttle();
           const reply = this.#handle(line);
           if (reply === null) {
             why = "broker protocol violation: malformed check";
@@ -85,6 +97,24 @@ export class BrokerServer {
       conn.close();
     } catch { /* already closed */ }
     this.opts.onClose?.(why);
+  }
+
+  /** Wait for a token of the rate limit (meanwhile nothing more is read from the socket). */
+  async #throttle(): Promise<void> {
+    const rate = this.opts.rate;
+    if (!rate) return;
+    while (!this.#closed) {
+      const now = performance.now();
+      this.#tokens = Math.min(rate, this.#tokens + ((now - this.#refilled) / 1000) * rate);
+      this.#refilled = now;
+      if (this.#tokens >= 1) {
+        this.#tokens -= 1;
+        return;
+      }
+      await new Promise((r) =>
+        setTimeout(r, Math.max(1, Math.ceil((1 - this.#tokens) * 1000 / rate)))
+      );
+    }
   }
 
   /** Decide one check; null when the line is not a valid check. */
@@ -120,18 +150,29 @@ export class BrokerServer {
         "\n";
     }
     const pid = this.opts.pid() ?? parsed.pid;
-    const m = mapPermission(parsed, { code: agent.code, sdk: agent.sdk }, pid);
-    const ruling = governor.decide(agent, {
-      path: "broker",
-      action: m.action,
-      resource: m.resource,
-      args: m.args,
-    });
+    const m = mapPermission(
+      parsed,
+      { code: agent.code, sdk: agent.sdk, cwd: agent.workspace, tmp: this.opts.tmp },
+      pid,
+    );
+    let decided = m;
+    let ruling = this.#decide(m);
+    if (ruling.effect === "allow" && m.also) ruling = this.#decide(decided = m.also);
     const result = ruling.effect === "allow" ? "allow" : "deny";
     const reason = ruling.effect === "allow"
       ? `allowed (audit #${ruling.seq})`
-      : `Warden denied ${m.action} ${m.resource}: ${ruling.reason} (audit #${ruling.seq})`;
+      : `Warden denied ${decided.action} ${decided.resource}: ${ruling.reason} (audit #${ruling.seq})`;
     return JSON.stringify({ id: parsed.id, result, reason }) + "\n";
+  }
+
+  /** Decide (or, when the check names no decidable path, refuse) and audit one mapped check. */
+  #decide(m: Mapped): Ruling {
+    const { agent, governor } = this.opts;
+    const ask = { path: "broker" as const, action: m.action, resource: m.resource, args: m.args };
+    if (m.refuse) {
+      return governor.record(agent, ask, { effect: "deny", rule: null, reason: m.refuse });
+    }
+    return governor.decide(agent, ask);
   }
 
   /** Stop answering: further checks are denied; the socket is closed. */

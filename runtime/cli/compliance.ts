@@ -1,6 +1,6 @@
 /**
  * `deno task compliance report [--format md|json|html] [--policy FILE|DIR]... [--audit FILE]
- *   [--tests junit.xml] [--slo FILE] [--state DIR] [--bundle FILE]`
+ *   [--tests junit.xml] [--slo FILE] [--state DIR] [--peer URL]... [--bundle FILE]`
  * `deno task compliance verify <bundle.json> [--key did:key:…]`
  */
 import { parseCli } from "./args.ts";
@@ -22,7 +22,7 @@ import { wardenHome } from "../state.ts";
 
 const USAGE =
   `usage: deno task compliance report [--format md|json|html] [--policy FILE|DIR]... [--audit FILE]
-         [--tests junit.xml] [--slo FILE] [--state DIR] [--bundle FILE]
+         [--tests junit.xml] [--slo FILE] [--state DIR] [--peer URL]... [--bundle FILE]
        deno task compliance verify <bundle.json> [--key did:key:…]`;
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -36,6 +36,7 @@ async function main(): Promise<number> {
     state: { type: "string" },
     bundle: { type: "string" },
     key: { type: "string" },
+    peer: { type: "string", multiple: true },
   }, USAGE);
   if (!parsed) return 2;
   const { values: o, positionals: [cmd, file] } = parsed;
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
       auditPath: o.audit,
       slos,
       junit,
+      peers: o.peer ?? [],
     });
     const report = buildReport(controls);
     console.log(renderReport(report, o.format as "md"));

@@ -2,14 +2,14 @@
  * `deno task demo`: one host runs a benign research agent and a hostile one side by side,
  * each in its own sandboxed process at ring 2, then an MCP server behind the gateway driven by
  * a scripted MCP client that tries what a prompt-injected model would; it prints every
- * decision, the kill of the hostile agent's busy loop, and a summary checked against the
- * hash-chained audit log.
+ * decision, the hostile agent's demotion and revocation by trust, the kill switch on a busy
+ * loop, and a summary checked against the hash-chained audit log.
  */
 import { join } from "node:path";
 import { verifyLog } from "../audit/verify.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
-import { AgentHost, type HostEvent } from "../host.ts";
+import { type AgentExit, type AgentHandle, AgentHost, type HostEvent } from "../host.ts";
 import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
@@ -96,14 +96,28 @@ const rogue = await host.start({
   timeoutMs: 4_000,
 });
 const out = (name: string) => (l: string) => console.log(dim(`  [${name}] ${l}`));
-const streams = [
-  pipeLines(research.process.stdout, out("research")),
-  pipeLines(research.process.stderr, out("research")),
-  pipeLines(rogue.process.stdout, out("rogue")),
-  pipeLines(rogue.process.stderr, out("rogue")),
-];
-const [r1, r2] = await Promise.all([research.exited, rogue.exited]);
-await Promise.all(streams);
+const piped = (h: AgentHandle, name: string) =>
+  Promise.all([pipeLines(h.process.stdout, out(name)), pipeLines(h.process.stderr, out(name))]);
+/** Follow an agent through its restarts (a trust demotion restarts it at the lower ring). */
+async function lives(first: AgentHandle, name: string): Promise<AgentExit[]> {
+  const exits: AgentExit[] = [];
+  for (let h: AgentHandle | null = first; h; h = await h.next) {
+    const [exit] = await Promise.all([h.exited, piped(h, name)]);
+    exits.push(exit);
+  }
+  return exits;
+}
+const [[r1], rogueLives] = await Promise.all([lives(research, "research"), lives(rogue, "rogue")]);
+const r2 = rogueLives[rogueLives.length - 1];
+
+console.log(bold("\n  The kill switch on an agent spinning in while(true){}"));
+const spinner = await host.start({
+  module: join(root, "examples/spinner_agent.ts"),
+  name: "spinner",
+  timeoutMs: 1_500,
+});
+const [[r3]] = await Promise.all([lives(spinner, "spinner")]);
+
 const mcp = await mcpAct(host, join(state, "mcp"), (l) => console.log(l));
 await host.close();
 
@@ -118,10 +132,11 @@ console.log(
   } denied`,
 );
 console.log(
-  `  rogue:    exit ${r2.code}${r2.killed ? ` (killed: ${r2.killed})` : ""}; ${
-    count("rogue", "allow")
-  } allowed, ${count("rogue", "deny")} denied`,
+  `  rogue:    ${rogueLives.length} process(es); ${
+    rogueLives.map((x) => x.killed ?? `exit ${x.code}`).join(" → ")
+  }; ${count("rogue", "allow")} allowed, ${count("rogue", "deny")} denied`,
 );
+console.log(`  spinner:  exit ${r3.code}${r3.killed ? ` (killed: ${r3.killed})` : ""}`);
 console.log(
   `  notes (MCP): ${mcp.listed} tools listed, ${mcp.hidden} hidden; ${mcp.refused} of ${mcp.calls} ` +
     `calls refused; notes intact: ${mcp.intact}`,
@@ -142,5 +157,6 @@ console.log(
 
 await server.shutdown();
 Deno.removeSync(state, { recursive: true });
-const ok = r1.code === 0 && r2.code === 137 && exfilHits === 0 && verified.ok && mcp.intact;
+const ok = r1.code === 0 && r2.code === 137 && /^trust revoked/.test(r2.killed ?? "") &&
+  r3.code === 137 && exfilHits === 0 && verified.ok && mcp.intact;
 Deno.exit(ok ? 0 : 1);

@@ -1,7 +1,10 @@
 /**
- * `deno task host [--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE]`: a
- * long-running host with the control-plane API (and console) on 127.0.0.1. Without --tokens an
- * admin token is generated and written to <warden home>/api-token (0600).
+ * `deno task host [--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE]
+ * [--agents DIR]...`: a long-running host with the control-plane API (and console) on
+ * 127.0.0.1. Without --tokens an admin token is generated and written to
+ * <warden home>/api-token (0600) once the port is held and the home is this host's (an exclusive
+ * lock on <warden home>/host.lock for the host's lifetime). Operators start agents only from
+ * modules under the --agents roots (default <warden home>/agents).
  */
 import { join } from "node:path";
 import { z } from "zod";
@@ -15,7 +18,10 @@ import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { controlPlane } from "../server/api.ts";
+import { defaultAgentRoot } from "../server/roles.ts";
 import { wardenHome } from "../state.ts";
+import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
+import { TrustService } from "../trust/service.ts";
 
 const Tokens = z.array(
   z.strictObject({
@@ -25,7 +31,9 @@ const Tokens = z.array(
   }),
 );
 const USAGE =
-  "usage: deno task host [--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE]";
+  `usage: deno task host [--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE] [--agents DIR]...
+       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]
+${SANDBOX_USAGE}`;
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 const CONSOLE = new URL("../server/console.html", import.meta.url).pathname;
 
@@ -34,11 +42,48 @@ function fail(msg: string): never {
   Deno.exit(1);
 }
 
+let homeLock: Deno.FsFile | undefined;
+/**
+ * One live host per warden home: its token file, audit log, journals and status files are that
+ * host's. An exclusive lock on `<home>/host.lock`, held until exit (the kernel drops it when
+ * the process dies, so a crashed host leaves no stale lock), records the holder's pid.
+ */
+function lockHome(home: string): void {
+  const path = join(home, "host.lock");
+  homeLock = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  if (!homeLock.tryLockSync(true)) {
+    let pid = "";
+    try {
+      pid = Deno.readTextFileSync(path).trim().slice(0, 16);
+    } catch { /* unreadable: no pid to report */ }
+    fail(
+      `${home} is in use by a running host${pid ? ` (pid ${pid})` : ""}; ` +
+        "stop it, or give this host its own WARDEN_HOME",
+    );
+  }
+  homeLock.truncateSync(0);
+  homeLock.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+}
+
+/** Write a fresh token to `path` (0600, atomically; the temp file must be new). */
+function writeToken(path: string): string {
+  const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  try {
+    Deno.removeSync(tmp); // left by a crashed host with this pid (a link is removed, not followed)
+  } catch { /* none */ }
+  Deno.writeTextFileSync(tmp, token + "\n", { mode: 0o600, createNew: true });
+  Deno.renameSync(tmp, path);
+  return token;
+}
+
 const parsed = parseCli({
   port: { type: "string", default: "7420" },
   policy: { type: "string", multiple: true },
   audit: { type: "string" },
   tokens: { type: "string" },
+  agents: { type: "string", multiple: true },
+  ...SANDBOX_FLAGS,
 }, USAGE);
 if (!parsed) Deno.exit(2);
 if (parsed.positionals.length > 0) {
@@ -46,8 +91,11 @@ if (parsed.positionals.length > 0) {
   Deno.exit(2);
 }
 const { values: o } = parsed;
+const sandbox = sandboxFromFlags(o);
+if (typeof sandbox === "string") fail(`${sandbox}\n${USAGE}`);
+const port = Number(o.port);
+if (!/^\d{1,5}$/.test(o.port) || port > 65535) fail(`--port: expected 0-65535, got "${o.port}"`);
 const home = wardenHome();
-Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
 const policyPaths = o.policy?.length ? o.policy : [DEFAULT_POLICY];
 let policy;
 try {
@@ -58,17 +106,38 @@ try {
   }
   throw e;
 }
-let tokens;
+let tokens: z.infer<typeof Tokens> | undefined;
 if (o.tokens) {
   try {
     tokens = Tokens.parse(JSON.parse(Deno.readTextFileSync(o.tokens)));
   } catch (e) {
     fail(`${o.tokens}: ${e instanceof z.ZodError ? e.issues[0].message : (e as Error).message}`);
   }
-} else {
-  const token = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
-  Deno.writeTextFileSync(join(home, "api-token"), token + "\n", { mode: 0o600 });
-  tokens = [{ token, name: "local-admin", role: "admin" as const }];
+}
+// Hold the port before writing anything: a host that cannot bind leaves every file alone.
+let serve: (req: Request) => Response | Promise<Response> = () =>
+  Response.json({ error: "the host is starting" }, { status: 503 });
+let server: Deno.HttpServer<Deno.NetAddr>;
+try {
+  server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (r) => serve(r));
+} catch (e) {
+  fail(
+    e instanceof Deno.errors.AddrInUse
+      ? `port ${port} is in use (another host?); nothing was written`
+      : `cannot listen on 127.0.0.1:${port}: ${(e as Error).message}`,
+  );
+}
+Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
+lockHome(home); // before anything in the home is written: never a live host's token
+if (!tokens) {
+  tokens = [{ token: writeToken(join(home, "api-token")), name: "local-admin", role: "admin" }];
+}
+// Trust scores persist next to the agents' keys (identities persist, so does their standing).
+let trust: TrustService;
+try {
+  trust = new TrustService(join(home, "trust.json"));
+} catch (e) {
+  fail(`trust: ${(e as Error).message}`);
 }
 const keystore = new Keystore(join(home, "keys"), Deno.env.get("WARDEN_KEY_PASSPHRASE"));
 const host = new AgentHost({
@@ -77,9 +146,11 @@ const host = new AgentHost({
   auditPath: o.audit ?? join(home, "audit.jsonl"),
   signer: await keystore.signer("host"),
   keystore,
+  trust,
   tools: registerBuiltinTools(new ToolRegistry()),
   sagaJournal: new FileSagaJournal(journalPath(home)),
   sre: { statusPath: join(home, "sre-status.json") },
+  ...sandbox,
 });
 const approvals = new ApprovalQueue(host.governor);
 host.setApprovalHandler(approvals.handler);
@@ -88,21 +159,19 @@ let consoleHtml: string | undefined;
 try {
   consoleHtml = Deno.readTextFileSync(CONSOLE);
 } catch { /* no console page in this build */ }
-const app = controlPlane(host, { tokens, approvals, policyPaths, consoleHtml });
-const server = Deno.serve({
-  hostname: "127.0.0.1",
-  port: Number(o.port),
-  onListen: ({ port }) => {
-    console.log(
-      `warden host: control plane on http://127.0.0.1:${port} (token in ${
-        o.tokens ?? join(home, "api-token")
-      })`,
-    );
-  },
-}, app.fetch);
+// Operators start agents only from modules under these roots (admins: anywhere).
+const agentRoots = o.agents?.length ? o.agents : [defaultAgentRoot(home)];
+const app = controlPlane(host, { tokens, approvals, policyPaths, consoleHtml, agentRoots });
+serve = app.fetch;
+console.log(
+  `warden host: control plane on http://127.0.0.1:${server.addr.port} (token in ${
+    o.tokens ?? join(home, "api-token")
+  })`,
+);
 const stop = async () => {
   approvals.close();
   await host.close();
+  trust.save();
   await server.shutdown();
   Deno.exit(0);
 };

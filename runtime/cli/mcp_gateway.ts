@@ -18,16 +18,19 @@ import { parseServerCommand } from "../mcp/command.ts";
 import { McpGateway } from "../mcp/gateway.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { describe, intFlag, parseCli } from "./args.ts";
+import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
 
 const USAGE = `usage: deno task mcp-gateway --server "<command>" [--policy FILE|DIR]... [--ring 0-3]
        [--name NAME] [--workspace DIR] [--env NAME=VALUE]... [--audit FILE] [--keystore DIR]
        [--show-all] [--kill-after-denials N] [--timeout MS] [--verbose]
+       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]
 
   --server    the MCP server's command line: a .ts/.js module, "deno run …", "node …",
               "npm:<package>" or "npx <package>" (packages come from deno.json and its lockfile)
   --show-all  list every tool and prompt, also those the policy never allows
   --kill-after-denials N
-              kill the server (ending the session) after N denials within a minute`;
+              kill the server (ending the session) after N denials within a minute
+${SANDBOX_USAGE}`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -54,6 +57,7 @@ async function main(): Promise<number> {
     timeout: { type: "string" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
+    ...SANDBOX_FLAGS,
   }, USAGE);
   if (!parsed) return 2;
   const { values: o, positionals } = parsed;
@@ -67,6 +71,8 @@ async function main(): Promise<number> {
   }
   const ring = (int("ring", o.ring, 0, 3) ?? 2) as Ring;
   const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
+  const sandbox = sandboxFromFlags(o);
+  if (typeof sandbox === "string") fail(sandbox);
   const timeoutMs = int("timeout", o.timeout, 1, 86_400_000);
   let command;
   try {
@@ -114,6 +120,7 @@ async function main(): Promise<number> {
     signer,
     keystore,
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
+    ...sandbox,
     onEvent: (e) => {
       if (e.type === "kill") console.error(`warden: KILLED ${e.agent}: ${e.reason}`);
     },

@@ -1,6 +1,7 @@
 /**
  * `deno task run <agent.ts> [--ring N] [--policy FILE|DIR]... [--workspace DIR] [--audit FILE]
- *   [--timeout MS] [--cpu MS] [--memory MB] [--kill-after-denials N] [--bundle] [--json]`
+ *   [--timeout MS] [--cpu MS] [--memory MB] [--disk MB] [--pids N] [--broker-rate N]
+ *   [--kill-after-denials N] [--bundle] [--json]`
  *
  * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
  * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
@@ -21,17 +22,26 @@ import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { loadHostTools } from "../adapters/host_tools.ts";
 import { pipeLines } from "../supervisor/output.ts";
+import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
 
 const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
-       [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB]
-       [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
+       [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB] [--disk MB]
+       [--pids N] [--broker-rate N] [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
        [--bundle] [--host-tools MODULE]... [--json] [--verbose]
+       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]
 
+  --memory MB, --disk MB, --pids N, --broker-rate N
+             override the ring's budgets (policies/rings.yaml) for this agent: resident
+             memory, growth of workspace + cache, processes/threads, broker checks per second
+  --trust FILE
+             keep trust scores in FILE across runs (without it: in memory for this run;
+             trust always demotes and revokes)
   --bundle   bundle the agent's module graph first (agents that import npm packages, such
              as agent frameworks; the sandboxed process itself resolves and fetches nothing)
   --host-tools MODULE
              register the framework tools MODULE exports as "tools" (AI SDK, LangChain,
-             OpenAI Agents) in the host: trusted code, run host-side, called by the agent`;
+             OpenAI Agents) in the host: trusted code, run host-side, called by the agent
+${SANDBOX_USAGE}`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
@@ -57,12 +67,16 @@ async function main(): Promise<number> {
     timeout: { type: "string" },
     cpu: { type: "string" },
     memory: { type: "string" },
+    disk: { type: "string" },
+    pids: { type: "string" },
+    "broker-rate": { type: "string" },
     "kill-after-denials": { type: "string" },
     bundle: { type: "boolean" },
     "host-tools": { type: "string", multiple: true },
     json: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
+    ...SANDBOX_FLAGS,
   }, USAGE);
   if (!parsed) return 2;
   const { values: o, positionals } = parsed;
@@ -75,7 +89,12 @@ async function main(): Promise<number> {
   const timeoutMs = int("timeout", o.timeout, 1, 86_400_000);
   const cpuMs = int("cpu", o.cpu, 1, 86_400_000);
   const memoryMb = int("memory", o.memory, 16, 65536);
+  const diskMb = int("disk", o.disk, 1, 1048576);
+  const pids = int("pids", o.pids, 8, 1_000_000);
+  const brokerRate = int("broker-rate", o["broker-rate"], 1, 1_000_000);
   const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
+  const sandbox = sandboxFromFlags(o);
+  if (typeof sandbox === "string") fail(`${sandbox}\n${USAGE}`);
 
   let policy, rings, slos, chaos;
   try {
@@ -94,6 +113,7 @@ async function main(): Promise<number> {
     const dir = o.keystore ?? defaultKeystoreDir();
     keystore = new Keystore(dir, Deno.env.get("WARDEN_KEY_PASSPHRASE"));
     if (o.audit) signer = await keystore.signer("host");
+    // Without --trust the host keeps scores in memory: trust runs in every host.
     if (o.trust) trust = new TrustService(o.trust);
   } catch (e) {
     fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
@@ -118,6 +138,7 @@ async function main(): Promise<number> {
     sagaJournal: new FileSagaJournal(journalPath(wardenHome())),
     sre: { slos, chaos, statusPath: join(wardenHome(), "sre-status.json") },
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
+    ...sandbox,
     onEvent: (e) => {
       if (o.json) console.error(JSON.stringify({ event: e }));
       else if (e.type === "output") console.error(`warden: output ${JSON.stringify(e.output)}`);
@@ -150,6 +171,11 @@ async function main(): Promise<number> {
       timeoutMs,
       cpuMs,
       memoryBytes: memoryMb ? memoryMb * 1048576 : undefined,
+      budgets: {
+        ...(diskMb ? { diskBytes: diskMb * 1048576 } : {}),
+        ...(pids ? { pids } : {}),
+        ...(brokerRate ? { brokerRate } : {}),
+      },
       bundle: o.bundle,
     });
   } catch (e) {

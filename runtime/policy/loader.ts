@@ -8,6 +8,7 @@ import {
   type PolicySource,
 } from "../../governance/mod.ts";
 import { compileRings, type RingCeilings } from "../../governance/rings/mod.ts";
+import { realPath } from "../broker/map.ts";
 
 const POLICY_EXT = /\.(ya?ml|cedar)$/;
 
@@ -73,7 +74,9 @@ export const DEFAULT_RINGS = new URL("../../policies/rings.yaml", import.meta.ur
 
 /**
  * Load and compile the policies at `targets` (files or directories). `include:` entries are
- * resolved relative to the including file; `builtin` adds the host's built-in rules.
+ * resolved relative to the including file; `builtin` adds the host's built-in rules. Path
+ * roots in rules are resolved through symlinks now, as the broker resolves requests (pass
+ * `resolvePath` to change that); loading again (a reload) resolves them again.
  * Throws PolicyError with positions.
  */
 export function loadPolicy(
@@ -84,6 +87,7 @@ export function loadPolicy(
   if (options.builtin) list.unshift(BUILTIN_POLICY);
   const sources = list.flatMap(policyFiles).map(readSource);
   return compilePolicySet(sources, {
+    resolvePath: realPath,
     ...options,
     resolveInclude: (inc, from) => readSource(resolve(dirname(from), inc)),
   });

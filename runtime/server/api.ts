@@ -13,12 +13,16 @@ import type { AuditEntry } from "../../governance/audit/mod.ts";
 import type { AgentHost } from "../host.ts";
 import type { AgentRef } from "../governor.ts";
 import type { ApprovalQueue } from "../approvals/queue.ts";
-import { verifyLog } from "../audit/verify.ts";
+import type { VerifyResult } from "../audit/verify.ts";
+import { inWorker } from "./offload.ts";
 import { loadPolicy } from "../policy/loader.ts";
-import { compilePolicy, PolicyError } from "../../governance/mod.ts";
+import { authorizeStart, RANK, type Role, StartBody } from "./roles.ts";
+import { ringBudgets } from "../../governance/rings/mod.ts";
+import { PolicyValidator, type ValidatorOptions } from "./validate.ts";
 
-export type Role = "viewer" | "operator" | "admin";
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export type { Role };
+
+const VERIFY_WORKER = new URL("./verify_worker.ts", import.meta.url);
 
 /** An API token: its secret, a name for the audit log, and a role. */
 export interface ApiToken {
@@ -36,15 +40,12 @@ export interface ControlPlaneOptions {
   maxBody?: number;
   /** The console page (HTML), served at `/`. */
   consoleHtml?: string;
+  /** Directories operators may start agent modules from (admins: anywhere). None by default. */
+  agentRoots?: string[];
+  /** Deadline and queue of `POST /api/policy/validate` (a Worker compiles). */
+  validation?: ValidatorOptions;
 }
 
-const StartBody = z.strictObject({
-  module: z.string().min(1).max(4096),
-  name: z.string().min(1).max(128).optional(),
-  ring: z.number().int().min(0).max(3).optional(),
-  workspace: z.string().max(4096).optional(),
-  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
-});
 const ReasonBody = z.strictObject({
   reason: z.string().min(1).max(1024).default("operator request"),
 });
@@ -53,7 +54,13 @@ const PolicyText = z.strictObject({
   text: z.string().max(1 << 20),
   path: z.string().max(256).default("<api>"),
 });
-const DecideBody = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/).optional() });
+/** An approver's decision carries the hash of the canonical request they were shown. */
+const DecideBody = z.strictObject({
+  hash: z.string({ error: "required: the hash shown with the approval" }).regex(
+    /^[0-9a-f]{64}$/,
+    "expected the 64-hex sha-256 shown with the approval",
+  ),
+});
 
 const OPERATOR: AgentRef = {
   id: "operator",
@@ -71,6 +78,8 @@ type Vars = { Variables: { who: ApiToken } };
 export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars> {
   const app = new Hono<Vars>();
   const byToken = new Map(o.tokens.map((t) => [t.token, t]));
+  const validator = new PolicyValidator(o.validation);
+  let verifying: Promise<VerifyResult> | null = null;
 
   app.onError((e, c) => c.json({ error: e instanceof Error ? e.message : String(e) }, 500));
   app.notFound((c) => c.json({ error: "not found" }, 404));
@@ -90,10 +99,12 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     if (!who) {
       return c.json({ error: "authentication required (Authorization: Bearer <token>)" }, 401);
     }
-    if (RANK[who.role] < RANK[role]) {
-      return c.json({ error: `the ${who.role} role may not do this (needs ${role})` }, 403);
-    }
     c.set("who", who);
+    if (RANK[who.role] < RANK[role]) {
+      const why = `the ${who.role} role may not do this (needs ${role})`;
+      audit(c, "refused", `${c.req.method} ${c.req.path}`.slice(0, 512), why, "deny");
+      return c.json({ error: why }, 403);
+    }
     await next();
   };
   const body = async <T extends z.ZodType>(
@@ -145,6 +156,7 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
           ring: h.ref.ring,
           trust: Math.round(h.ref.trust),
           pid: h.pid,
+          codeDigest: h.codeDigest,
           state: h.killReason ? "killing" : "running",
         })),
       ),
@@ -152,8 +164,27 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
   app.post("/api/agents", auth("operator"), async (c) => {
     const b = await body(c, StartBody);
     if (b instanceof Response) return b;
-    const h = await host.start({ ...b, ring: b.ring as 0 | 1 | 2 | 3 | undefined, stdio: "null" });
-    audit(c, "start", b.module, `started ${h.name} (${h.id}) at ring ${h.ref.ring}`);
+    const ok = authorizeStart(c.get("who").role, b, {
+      agentRoots: o.agentRoots ?? [],
+      running: host.agents().map((h) => h.name),
+      ringMemory: (ring) => ringBudgets(host.governor.rings.doc.budgets, ring).memoryBytes,
+    });
+    if ("refused" in ok) {
+      audit(c, "start", b.module.slice(0, 512), `refused: ${ok.refused}`, "deny");
+      return c.json(
+        { error: ok.refused },
+        ok.refused.startsWith("agent module not found") ? 404 : 403,
+      );
+    }
+    let h;
+    try {
+      h = await host.start({ ...ok.spec, stdio: "null" });
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+      audit(c, "start", b.module.slice(0, 512), `failed: ${why}`, "deny");
+      return c.json({ error: why }, why.startsWith("agent module not found") ? 404 : 422);
+    }
+    audit(c, "start", ok.spec.module, `started ${h.name} (${h.id}) at ring ${h.ref.ring}`);
     return c.json({ id: h.id, name: h.name, pid: h.pid }, 201);
   });
   for (const verb of ["kill", "stop"] as const) {
@@ -175,9 +206,15 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     const h = host.get(c.req.param("id") ?? "");
     if (!h) return c.json({ error: "unknown agent" }, 404);
     const from = h.ref.ring;
-    h.ref.ring = b.ring; // decisions use the new ceiling at once (an operator's action)
     audit(c, "ring", h.id, `ring ${from} -> ${b.ring}`);
-    return c.json({ id: h.id, ring: b.ring });
+    // The host's one ring change: audited, and the process restarted under the new ceiling.
+    let live;
+    try {
+      live = await host.setRing(h.id, b.ring as 0 | 1 | 2 | 3, "operator", c.get("who").name);
+    } catch (e) {
+      return c.json({ error: e instanceof Error ? e.message : String(e) }, 409);
+    }
+    return c.json({ id: live.id, ring: live.ref.ring, pid: live.pid });
   });
 
   // Policy
@@ -190,21 +227,16 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
       default: p.defaultEffect,
     });
   });
-  app.post("/api/policy/validate", auth("viewer"), async (c) => {
+  app.post("/api/policy/validate", auth("operator"), async (c) => {
     const b = await body(c, PolicyText);
     if (b instanceof Response) return b;
-    try {
-      const p = compilePolicy(b.text, { path: b.path });
-      return c.json({ ok: true, rules: p.rules.length });
-    } catch (e) {
-      if (e instanceof PolicyError) {
-        return c.json({
-          ok: false,
-          problems: e.problems.map((x) => `${x.path}:${x.line}:${x.column}: ${x.message}`),
-        });
-      }
-      throw e;
+    // Off the event loop, with a deadline: agents' decisions go on meanwhile.
+    const v = await validator.validate(b.text, b.path);
+    if ("refused" in v) {
+      audit(c, "policy.validate", b.path, `refused: ${v.refused}`, "deny");
+      return c.json({ ok: false, error: v.refused }, v.status);
     }
+    return c.json(v);
   });
   app.post("/api/policy/reload", auth("admin"), (c) => {
     const r = host.delivery.reload(() => loadPolicy(o.policyPaths, { builtin: true }));
@@ -248,7 +280,15 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
       return c.json({ ok: false, problem: "this host keeps its audit log in memory only" });
     }
     await host.audit.flush();
-    return c.json(await verifyLog(host.audit.path));
+    // Verifying re-hashes the whole log: in a Worker, one at a time (callers meanwhile share
+    // the run in flight), so a long log — polled by every console — never stalls decisions.
+    verifying ??= inWorker<VerifyResult>(VERIFY_WORKER, { path: host.audit.path }, 300_000)
+      .finally(() => (verifying = null));
+    try {
+      return c.json(await verifying);
+    } catch (e) {
+      return c.json({ ok: false, problem: `cannot verify: ${(e as Error).message}` }, 503);
+    }
   });
   app.get("/api/audit/stream", auth("viewer"), (c) =>
     streamSSE(c, async (stream) => {
@@ -273,24 +313,25 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     }));
 
   // Approvals
-  app.get("/api/approvals", auth("viewer"), (c) => c.json(o.approvals.list()));
+  // The parked requests' arguments (which the audit log keeps only as digests): approvers only.
+  app.get("/api/approvals", auth("operator"), (c) => c.json(o.approvals.list()));
   for (const verb of ["approve", "deny"] as const) {
     app.post(`/api/approvals/:id/${verb}`, auth("operator"), async (c) => {
       const b = await body(c, DecideBody);
       if (b instanceof Response) return b;
-      const ok = o.approvals.decide(
-        c.req.param("id") ?? "",
+      const id = c.req.param("id") ?? "";
+      const r = o.approvals.decide(
+        id,
         verb === "approve" ? "approved" : "denied",
         c.get("who").name,
         b.hash,
       );
-      if (!ok) {
-        return c.json(
-          { error: "no such pending approval (or it was for a different action)" },
-          404,
-        );
-      }
-      return c.json({ ok: true });
+      if (r === "ok") return c.json({ ok: true });
+      const why = r === "unknown"
+        ? "no such pending approval"
+        : "the hash is not the one shown with this approval: re-read the request and decide again";
+      audit(c, verb, id.slice(0, 128), `refused: ${why}`, "deny");
+      return c.json({ error: why }, r === "unknown" ? 404 : 409);
     });
   }
 

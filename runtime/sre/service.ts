@@ -131,6 +131,12 @@ export class SreService implements ToolGuard {
     return {
       at: new Date(now).toISOString(),
       slos: this.#last,
+      /** Events measured per SLO over its window: what compliance accepts as evidence. */
+      measured: (this.monitor?.slos ?? []).map((s) => ({
+        slo: s.name,
+        windowMs: s.windowMs,
+        ...this.monitor!.store.counts(s.name, now, s.windowMs),
+      })),
       breakers: this.breakers.snapshots(now),
       chaos: report
         ? {

@@ -8,13 +8,20 @@
  * of the SDK inside the bundle shares the one channel (see sdk/channel.ts).
  *
  * The bundler reads what the agent's imports name, with the host's rights: unconfined, a
- * static `import secret from "/etc/…" with { type: "json" }` would be inlined into the bundle.
- * So it runs under the kernel sandbox (Landlock), able to read only the agent's own directory,
- * the SDK, the configuration, its lockfile and node_modules, and the Deno cache; without the
- * kernel sandbox, bundling is refused.
+ * static `import secret from "./secrets.json" with { type: "json" }` would be inlined into the
+ * bundle. So the host first resolves the entry's module graph (same configuration and lockfile
+ * as the bundler, see graph.ts) and decides every local file in it through the governor, as
+ * the agent, audited: the graph's own-code modules are allowed as own code; data imports and
+ * every other local file are decided by the policy (deny by default), and one refusal refuses
+ * the bundle with a line naming the file. The bundler then runs under the kernel sandbox
+ * (Landlock), able to read only the files so decided, the SDK, the configuration, its lockfile
+ * and node_modules (npm packages pinned by the lockfile: trusted dependencies), and the Deno
+ * cache; without the kernel sandbox, bundling is refused.
  */
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { SYSTEM_READ_ONLY } from "./spawn.ts";
+import { type ModuleGraph, resolveGraph } from "./graph.ts";
 
 /** Where the project's own configuration (and lockfile) lives. */
 const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -60,6 +67,21 @@ export interface BundleOptions {
   why?: string;
   deno?: string;
   config?: string;
+  /**
+   * Decide, as the agent and audited, one local file the bundler would read: `action` is
+   * `import` (a file URL) for files in the entry's directory tree or the SDK, else `fs.read` (a
+   * path); `graph` is the source graph, whose code modules are the agent's own code here.
+   */
+  decide: (
+    ask: { action: string; resource: string },
+    graph: ModuleGraph & { codeDir: string },
+  ) => { effect: string; reason: string };
+  /** Deadline for resolving the graph. */
+  graphTimeoutMs?: number;
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root + "/");
 }
 
 let denoDir: Promise<string> | undefined;
@@ -127,6 +149,46 @@ export async function bundleModule(
     entry = exact;
   }
   const cache = await prepare(deno);
+  const decided: string[] = [];
+  if (isFile) {
+    const file = Deno.realPathSync(resolve(entry));
+    const codeDir = dirname(file);
+    const sdk = Deno.realPathSync(SDK_DIR);
+    const graph = await resolveGraph(resolve(entry), {
+      deno,
+      codeDir,
+      sdk,
+      flags: [
+        `--config=${config}`,
+        "--frozen-lockfile",
+        "--node-modules-dir=manual",
+        "--no-remote",
+      ],
+      cwd: root,
+      denoDir: cache,
+      timeoutMs: opts.graphTimeoutMs,
+    }).catch((e) => {
+      throw new Error(`bundling ${entry} refused: ${e instanceof Error ? e.message : e}`);
+    });
+    // npm packages installed from the lockfile are dependencies, not the agent's files.
+    const deps = existing([join(root, "node_modules")]).map((p) => Deno.realPathSync(p));
+    for (const path of [...graph.code, ...graph.other]) {
+      if (deps.some((d) => inside(path, d))) continue;
+      const asImport = inside(path, codeDir) || inside(path, sdk);
+      const ask = asImport
+        ? { action: "import", resource: pathToFileURL(path).href }
+        : { action: "fs.read", resource: path };
+      const d = opts.decide(ask, { ...graph, codeDir });
+      if (d.effect !== "allow") {
+        throw new Error(
+          `bundling ${entry} refused: ${ask.action} ${ask.resource} denied: ${
+            d.reason.split("\n")[0]
+          }`,
+        );
+      }
+      decided.push(path);
+    }
+  }
   const readOnly = existing([
     ...SYSTEM_READ_ONLY,
     "/etc/resolv.conf",
@@ -137,7 +199,7 @@ export async function bundleModule(
     join(root, "deno.lock"),
     join(root, "package.json"),
     join(root, "node_modules"),
-    ...(isFile ? [dirname(resolve(entry))] : []),
+    ...decided,
   ]);
   const args = [
     ...readOnly.flatMap((p) => ["--ro", p]),

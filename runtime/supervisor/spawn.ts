@@ -16,6 +16,8 @@ export interface SpawnSpec {
   heapMb: number;
   /** RLIMIT_CPU in seconds (the host's CPU budget acts earlier). */
   cpuSeconds: number;
+  /** RLIMIT_FSIZE in bytes: no file the agent writes grows past it (SIGXFSZ). */
+  fileSizeBytes?: number;
   stdout: "piped" | "inherit" | "null";
   /** The agent's stdin ("piped" for MCP servers, which speak JSON-RPC on stdio). */
   stdin?: "piped" | "null";
@@ -27,7 +29,13 @@ export interface SpawnSpec {
   env?: Record<string, string>;
   stderr: "piped" | "inherit" | "null";
   /** Landlock launcher: when set, the kernel confines the agent to `readOnly`/`readWrite`. */
-  sandbox?: { launcher: string; readOnly: string[]; readWrite: string[] };
+  sandbox?: {
+    launcher: string;
+    readOnly: string[];
+    readWrite: string[];
+    /** Make chdir/fchdir/chroot fail (seccomp), so relative paths always mean the workspace. */
+    pinCwd?: boolean;
+  };
 }
 
 /** What the Deno runtime itself needs to read, besides the agent's own trees. */
@@ -57,7 +65,7 @@ export const WRAPPERS = {
   setsid: exists("/usr/bin/setsid") ? "/usr/bin/setsid" : null,
   /** SIGKILL the agent when the host dies. */
   setpriv: exists("/usr/bin/setpriv") ? "/usr/bin/setpriv" : null,
-  /** OS resource limits (CPU seconds, no core dumps, open files). */
+  /** OS resource limits (CPU seconds, no core dumps, open files, file size). */
   prlimit: exists("/usr/bin/prlimit") ? "/usr/bin/prlimit" : null,
 };
 
@@ -85,10 +93,13 @@ export function agentArgv(s: SpawnSpec): string[] {
   if (WRAPPERS.setsid) argv.push(WRAPPERS.setsid);
   if (WRAPPERS.setpriv) argv.push(WRAPPERS.setpriv, "--pdeathsig", "KILL");
   if (WRAPPERS.prlimit) {
-    argv.push(WRAPPERS.prlimit, `--cpu=${s.cpuSeconds}`, "--core=0", "--nofile=1024", "--");
+    argv.push(WRAPPERS.prlimit, `--cpu=${s.cpuSeconds}`, "--core=0", "--nofile=1024");
+    if (s.fileSizeBytes !== undefined) argv.push(`--fsize=${s.fileSizeBytes}`);
+    argv.push("--");
   }
   if (s.sandbox) {
     argv.push(s.sandbox.launcher);
+    if (s.sandbox.pinCwd) argv.push("--pin-cwd");
     for (const p of s.sandbox.readOnly) argv.push("--ro", p);
     for (const p of s.sandbox.readWrite) argv.push("--rw", p);
     argv.push("--");

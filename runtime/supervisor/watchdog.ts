@@ -1,4 +1,8 @@
-/** Polls /proc for each agent's CPU time and resident memory, and reports budget breaches. */
+/**
+ * Polls /proc for each agent's CPU time, resident memory and threads, the disk its workspace
+ * and deno_dir use, and the kernel's pids refusals, and reports budget breaches. Every reason
+ * names the layer ("watchdog: ...", "cgroup pids limit: ...").
+ */
 
 /** CPU milliseconds and resident bytes of a process, or null when it is gone. */
 export function usage(pid: number): { cpuMs: number; rssBytes: number } | null {
@@ -14,25 +18,143 @@ export function usage(pid: number): { cpuMs: number; rssBytes: number } | null {
   }
 }
 
+/**
+ * Resident bytes and tasks (threads) of every process in each process group, from one scan of
+ * /proc: the agent's descendants share its group (it leads its own session).
+ */
+export function groupUsage(): Map<number, { rssBytes: number; tasks: number }> {
+  const out = new Map<number, { rssBytes: number; tasks: number }>();
+  let list: Deno.DirEntry[];
+  try {
+    list = [...Deno.readDirSync("/proc")];
+  } catch {
+    return out;
+  }
+  for (const e of list) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const pgrp = Number(f[2]);
+      const g = out.get(pgrp) ?? { rssBytes: 0, tasks: 0 };
+      g.rssBytes += Number(f[21]) * 4096;
+      g.tasks += Number(f[17]);
+      out.set(pgrp, g);
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
+/** Threads of a process (each counts against the pids budget), or null when it is gone. */
+export function threads(pid: number): number | null {
+  try {
+    const m = /^Threads:\s+(\d+)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every file or directory counts at least this much (empty files still cost an inode). */
+export const ENTRY_BYTES = 1024;
+/** A walk stops after this many entries (more files than that is a breach by itself). */
+export const MAX_ENTRIES = 200_000;
+
+/**
+ * Disk used under `roots`: allocated blocks (or the size where blocks are unknown), at least
+ * `ENTRY_BYTES` per entry, symlinks not followed. `entries` stops at `limit`.
+ */
+export function diskUsage(
+  roots: string[],
+  limit = MAX_ENTRIES,
+): { bytes: number; entries: number } {
+  let bytes = 0, entries = 0;
+  const stack = [...roots];
+  while (stack.length > 0 && entries < limit) {
+    const dir = stack.pop()!;
+    let list: Deno.DirEntry[];
+    try {
+      list = [...Deno.readDirSync(dir)];
+    } catch {
+      continue; // removed meanwhile, or not a directory
+    }
+    for (const e of list) {
+      if (++entries >= limit) break;
+      const p = `${dir}/${e.name}`;
+      try {
+        const st = Deno.lstatSync(p);
+        const used = st.blocks !== null ? st.blocks * 512 : st.size;
+        bytes += Math.max(used, ENTRY_BYTES);
+        if (st.isDirectory) stack.push(p);
+      } catch { /* removed meanwhile */ }
+    }
+  }
+  return { bytes, entries };
+}
+
+/**
+ * Disk held by files `pid` keeps open after unlinking them: invisible to a directory walk, still
+ * taking space until closed. (Open file descriptors are capped by RLIMIT_NOFILE.)
+ */
+export function unlinkedOpenBytes(pid: number): number {
+  let bytes = 0;
+  let fds: Deno.DirEntry[];
+  try {
+    fds = [...Deno.readDirSync(`/proc/${pid}/fd`)];
+  } catch {
+    return 0;
+  }
+  for (const e of fds) {
+    const p = `/proc/${pid}/fd/${e.name}`;
+    try {
+      if (!Deno.readLinkSync(p).endsWith(" (deleted)")) continue;
+      const st = Deno.statSync(p);
+      if (st.isFile) bytes += st.blocks !== null ? st.blocks * 512 : st.size;
+    } catch { /* closed meanwhile */ }
+  }
+  return bytes;
+}
+
+const mib = (n: number) => Math.round(n / 1048576);
+
 export interface Watched {
   pid: number;
   cpuMs: number | null;
   memoryBytes: number | null;
+  /** Threads of the agent process (null: the kernel's pids limit covers it). */
+  threads?: number | null;
+  /**
+   * Without a cgroup, also hold the agent's whole process group (its descendants) to
+   * `memoryBytes` and `threads`, measured every `diskIntervalMs`.
+   */
+  group?: boolean;
+  /** Disk budget: how much `roots` may grow beyond what they held at `watch()`. */
+  disk?: { roots: string[]; bytes: number } | null;
+  /** The kernel refused a process or thread at the cgroup pids limit this many times. */
+  pidsRefused?: (() => number) | null;
   onBreach: (why: string) => void;
+}
+
+interface State {
+  w: Watched;
+  baseline: number;
+  nextDiskAt: number;
 }
 
 /** One timer for all agents. */
 export class Watchdog {
-  #watched = new Set<Watched>();
+  #watched = new Set<State>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(readonly intervalMs = 20) {}
+  constructor(readonly intervalMs = 20, readonly diskIntervalMs = 100) {}
 
   watch(w: Watched): () => void {
-    this.#watched.add(w);
+    const baseline = w.disk ? diskUsage(w.disk.roots).bytes : 0;
+    const st: State = { w, baseline, nextDiskAt: 0 };
+    this.#watched.add(st);
     this.#timer ??= setInterval(() => this.#tick(), this.intervalMs);
     return () => {
-      this.#watched.delete(w);
+      this.#watched.delete(st);
       if (this.#watched.size === 0 && this.#timer !== null) {
         clearInterval(this.#timer);
         this.#timer = null;
@@ -40,19 +162,78 @@ export class Watchdog {
     };
   }
 
+  #nextGroupAt = 0;
+
   #tick(): void {
-    for (const w of this.#watched) {
-      const u = usage(w.pid);
-      if (!u) continue;
-      if (w.cpuMs !== null && u.cpuMs > w.cpuMs) {
-        w.onBreach(`cpu budget: ${u.cpuMs} ms used > ${w.cpuMs} ms allowed`);
-      } else if (w.memoryBytes !== null && u.rssBytes > w.memoryBytes) {
-        w.onBreach(
-          `memory budget: ${Math.round(u.rssBytes / 1048576)} MiB resident > ${
-            Math.round(w.memoryBytes / 1048576)
-          } MiB allowed`,
-        );
+    // One /proc scan serves every agent that needs its process group measured.
+    let groups: Map<number, { rssBytes: number; tasks: number }> | null = null;
+    const now = performance.now();
+    if (now >= this.#nextGroupAt && [...this.#watched].some((st) => st.w.group)) {
+      const t0 = performance.now();
+      groups = groupUsage();
+      this.#nextGroupAt = now + Math.max(this.diskIntervalMs, 10 * (performance.now() - t0));
+    }
+    for (const st of this.#watched) {
+      const why = this.#check(st, groups);
+      if (why) st.w.onBreach(why);
+    }
+  }
+
+  #check(
+    st: State,
+    groups: Map<number, { rssBytes: number; tasks: number }> | null,
+  ): string | null {
+    const w = st.w;
+    const u = usage(w.pid);
+    if (!u) return null;
+    if (w.cpuMs !== null && u.cpuMs > w.cpuMs) {
+      return `watchdog: cpu budget: ${u.cpuMs} ms used > ${w.cpuMs} ms allowed`;
+    }
+    if (w.memoryBytes !== null && u.rssBytes > w.memoryBytes) {
+      return `watchdog: memory budget: ${mib(u.rssBytes)} MiB resident > ${
+        mib(w.memoryBytes)
+      } MiB allowed`;
+    }
+    const refused = w.pidsRefused?.() ?? 0;
+    if (refused > 0) {
+      return `cgroup pids limit: the kernel refused a new process or thread (pids budget reached)`;
+    }
+    if (w.threads) {
+      const n = threads(w.pid);
+      if (n !== null && n > w.threads) {
+        return `watchdog: pids budget: ${n} threads > ${w.threads} allowed`;
       }
     }
+    const g = w.group ? groups?.get(w.pid) : undefined;
+    if (g) {
+      if (w.memoryBytes !== null && g.rssBytes > w.memoryBytes) {
+        return `watchdog: memory budget: ${
+          mib(g.rssBytes)
+        } MiB resident in the agent's processes > ${mib(w.memoryBytes)} MiB allowed`;
+      }
+      if (w.threads && g.tasks > w.threads) {
+        return `watchdog: pids budget: ${g.tasks} threads in the agent's processes > ${w.threads} allowed`;
+      }
+    }
+    if (w.disk) {
+      const now = performance.now();
+      if (now >= st.nextDiskAt) {
+        const t0 = performance.now();
+        const d = diskUsage(w.disk.roots);
+        d.bytes += unlinkedOpenBytes(w.pid);
+        // A large tree is walked less often: at most ~10% of one core.
+        st.nextDiskAt = now + Math.max(this.diskIntervalMs, 10 * (performance.now() - t0));
+        if (d.entries >= MAX_ENTRIES) {
+          return `watchdog: disk budget: ${MAX_ENTRIES} or more files in the workspace and cache`;
+        }
+        const grown = d.bytes - st.baseline;
+        if (grown > w.disk.bytes) {
+          return `watchdog: disk budget: workspace and cache grew by ${mib(grown)} MiB > ${
+            mib(w.disk.bytes)
+          } MiB allowed`;
+        }
+      }
+    }
+    return null;
   }
 }

@@ -1,10 +1,12 @@
-/** Trust scores per agent did, persisted in a JSON file so they survive host restarts. */
+/**
+ * Trust scores per agent did: in memory, and persisted in a JSON file when one is given so they
+ * survive host restarts. Every host keeps one (AgentHost creates an in-memory one by default).
+ */
 import { dirname } from "node:path";
 import {
   applyEvent,
   decayed,
   DEFAULT_TRUST,
-  TRUST_START,
   type TrustConfig,
   type TrustState,
 } from "../../governance/trust/mod.ts";
@@ -40,15 +42,24 @@ export class TrustService {
     }
     for (const [did, s] of Object.entries(file.agents ?? {})) {
       if (Number.isFinite(s?.score) && Number.isFinite(s?.at) && s.score >= 0 && s.score <= 1000) {
-        this.#scores.set(did, { score: s.score, at: s.at });
+        const e = s.earned;
+        const earned = e && [e.window, e.allowed, e.outcomes].every(Number.isFinite)
+          ? { window: e.window, allowed: e.allowed, outcomes: e.outcomes }
+          : undefined;
+        this.#scores.set(did, { score: s.score, at: s.at, ...(earned ? { earned } : {}) });
       } else throw new Error(`${path}: corrupt trust entry for ${did}`);
     }
   }
 
-  /** The current (decayed) score of an agent; new agents start at 500. */
+  /** The current (decayed) score of an agent; new agents start at the baseline (650). */
   score(did: string, now = Date.now()): number {
     const s = this.#scores.get(did);
-    return s ? decayed(s, now, this.config) : TRUST_START;
+    return s ? decayed(s, now, this.config) : this.config.baseline;
+  }
+
+  /** Whether a score was ever recorded for this did. */
+  has(did: string): boolean {
+    return this.#scores.has(did);
   }
 
   /** Set a score (an operator's action). */
@@ -63,7 +74,7 @@ export class TrustService {
   /** Apply an event (validated); returns the scores before and after. */
   record(did: string, event: unknown): { before: number; after: number } {
     const at = (event as { at?: number })?.at ?? Date.now();
-    const prior = this.#scores.get(did) ?? { score: TRUST_START, at };
+    const prior = this.#scores.get(did) ?? { score: this.config.baseline, at };
     const before = decayed(prior, at, this.config);
     const next = applyEvent(prior, event, this.config);
     this.#scores.set(did, next);

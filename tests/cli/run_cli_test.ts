@@ -11,7 +11,7 @@ Deno.test("run: a benign agent exits 0 and its stdout is streamed", async () => 
   if (r.stderr.includes("experimental feature")) throw new Error("broker banner leaked");
 });
 
-Deno.test("run: the rogue agent is denied everything, killed on --timeout (137), audited to --audit", async () => {
+Deno.test("run: the rogue agent is denied everything; trust (in memory) demotes, then kills it (137), audited to --audit", async () => {
   const dir = await Deno.makeTempDir();
   const audit = `${dir}/audit.jsonl`;
   // A fresh WARDEN_HOME: trust persists, and a rogue that already burned it would be refused.
@@ -32,14 +32,15 @@ Deno.test("run: the rogue agent is denied everything, killed on --timeout (137),
   for (
     const s of [
       "warden: DENY  rogue_agent fs.read /etc/shadow",
-      "warden: KILLED rogue_agent: timeout: 2000 ms",
+      "trust: ring 2 -> 3",
+      "warden: KILLED rogue_agent: trust revoked: score",
     ]
   ) {
     if (!r.stderr.includes(s)) throw new Error(`missing "${s}" in\n${r.stderr}`);
   }
   const entries = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
   assertEquals(verifyChain(entries).bad, -1);
-  if (!entries.some((e) => e.action === "agent.kill" && e.reason.includes("timeout"))) {
+  if (!entries.some((e) => e.action === "agent.kill" && e.reason.includes("trust revoked"))) {
     throw new Error("kill not audited");
   }
   await Deno.remove(dir, { recursive: true });
@@ -80,7 +81,8 @@ Deno.test("demo: runs the example agents and the MCP act, and checks its own sum
   assertEquals(r.code, 0, r.stdout + r.stderr);
   for (
     const s of [
-      "KILL rogue",
+      "KILL rogue: trust revoked",
+      "KILL spinner: timeout",
       "loot received by the exfiltration endpoint: 0",
       "hash chain verified",
       "hidden, never allowed: delete_notes",
@@ -91,11 +93,11 @@ Deno.test("demo: runs the example agents and the MCP act, and checks its own sum
   }
 });
 
-Deno.test("run --trust: the rogue is demoted at its first denial, restarted at ring 3, and refused next time", async () => {
+Deno.test("run --trust: the rogue is demoted at its critical violation, restarted at ring 3, and refused next time", async () => {
   const dir = await Deno.makeTempDir();
   const args = ["examples/rogue_agent.ts", "--timeout", "3000", "--trust", `${dir}/trust.json`];
   const r = await run(...args);
-  if (!r.stderr.includes("trust.ring 3") || !r.stderr.includes("ring 2 -> 3")) {
+  if (!r.stderr.includes("agent.ring 3") || !r.stderr.includes("trust: ring 2 -> 3")) {
     throw new Error(r.stderr);
   }
   if (!r.stderr.includes("ring ceiling: ring 3 does not allow")) throw new Error(r.stderr);

@@ -9,11 +9,18 @@ import { Keystore } from "../../runtime/identity/keystore.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { runDeno } from "../cli/run.ts";
 
-const JUNIT = `<testsuites><testsuite name="x">${
-  Array.from({ length: 16 }, (_, i) => `<testcase name="escape ${i}: blocked" time="0.1"/>`).join(
-    "",
-  )
-}<testcase name="the host API kills a busy-looping agent" time="0.1"/></testsuite></testsuites>`;
+/** Recorded results of the real escape suite, every case passed (see evidence_test.ts). */
+const JUNIT = (() => {
+  const cls = "./tests/host/escape_test.ts";
+  const names = [
+    ...Deno.readTextFileSync("tests/host/escape_test.ts").matchAll(
+      /Deno\.test\(\s*"(escape[^"]*)"/g,
+    ),
+  ].map((m) => m[1].replaceAll("&", "&amp;").replaceAll('"', "&quot;"));
+  return `<testsuites><testsuite name="${cls}">${
+    names.map((n) => `<testcase name="${n}" classname="${cls}" time="0.1"/>`).join("")
+  }</testsuite></testsuites>`;
+})();
 
 async function wellConfigured() {
   const home = await Deno.makeTempDir();
@@ -61,7 +68,6 @@ Deno.test("a well-configured host passes the live checks it can judge", async ()
       "ASI03",
       "ASI04",
       "ASI05",
-      "ASI07",
       "ASI09",
       "ASI10",
       "Art. 12",
@@ -71,7 +77,11 @@ Deno.test("a well-configured host passes the live checks it can judge", async ()
   ) {
     assertEquals(status(r, id), "pass", `${id}: ${JSON.stringify(controls)}`);
   }
-  for (const id of ["ASI02", "ASI08"]) assertEquals(status(r, id), "manual"); // no SLOs given: honest, not a pass
+  // Honest, not a pass: nothing measured for SLOs (ASI02, ASI08), no memory store (ASI06),
+  // messages signed but the peer endpoint is plain HTTP (ASI07, HIPAA 164.312(e)(1)).
+  for (const id of ["ASI02", "ASI08", "ASI06", "ASI07", "164.312(e)(1)"]) {
+    assertEquals(status(r, id), "manual", `${id}: ${JSON.stringify(controls)}`);
+  }
   await Deno.remove(home, { recursive: true });
 });
 

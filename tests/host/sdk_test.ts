@@ -6,6 +6,7 @@ import { ToolRegistry } from "../../runtime/executors/tools.ts";
 import { AgentHost } from "../../runtime/host.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
+import { TrustService } from "../../runtime/trust/service.ts";
 
 const AGENT = new URL("./agents/sdk/calls.ts", import.meta.url).pathname;
 type Result = {
@@ -35,6 +36,9 @@ async function runCalls(
     rings: loadRings(),
     tools: registerBuiltinTools(new ToolRegistry()),
     approvals: approve ? () => Promise.resolve(approve) : undefined,
+    // An agent in good standing (verified): its one critical call (rm -rf) costs trust but does
+    // not demote and restart it in the middle of the calls under test.
+    trust: new TrustService(undefined, { baseline: 1000, halfLifeMs: 24 * 3600 * 1000 }),
   });
   const results = new Map<string, Result>();
   try {

@@ -134,6 +134,12 @@ Deno.test("resources/read is governed as mcp.resource.read", async () => {
     await s.client.callTool({ name: "add_note", arguments: { text: "one" } });
     const r = await s.client.readResource({ uri: "notes://count" });
     assertEquals((r.contents[0] as { text: string }).text, "1");
+    // Another spelling of the allowed URI is decided, and served, as the one the rule names
+    // (the official SDK server matches URIs exactly: it gets the normalized form).
+    const again = await s.client.readResource({ uri: "NOTES://COUNT#top" });
+    assertEquals(again.contents.map((c: { uri: string; text?: string }) => [c.uri, c.text]), [
+      ["notes://count", "1"],
+    ]);
     await assertRejects(
       () => s.client.readResource({ uri: "notes://other" }),
       Error,

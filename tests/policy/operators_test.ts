@@ -1,4 +1,5 @@
 import { assertEquals } from "./asserts.ts";
+import { PolicyError } from "../../governance/mod.ts";
 import { effect, req, ruleWhen } from "./helpers.ts";
 
 const t = (when: string, args: Record<string, unknown>, expected: string, action = "tool.call") =>
@@ -117,9 +118,19 @@ Deno.test("nested args follow own properties only", () => {
   t("{ args.a.b: { eq: 1 } }", { a: { b: 1 } }, A);
   t("{ args.a.0: { eq: x } }", { a: ["x"] }, A);
   t("{ args.a.length: { eq: 1 } }", { a: ["x"] }, D);
-  t("{ args.constructor: { exists: true } }", {}, D);
   t("{ args.toString: { exists: true } }", {}, D);
-  t("{ args.__proto__: { eq: 1 } }", JSON.parse('{"__proto__": 1}'), A);
-  t("{ args.__proto__.polluted: { eq: 1 } }", JSON.parse('{"x": 1}'), D);
-  t("{ args.constructor.name: { eq: Object } }", {}, D);
+  t("{ args.hasOwnProperty: { exists: true } }", {}, D);
+  // Prototype names cannot be field segments at all (issue 16 class 16): a copy of the request
+  // may drop `__proto__`, so a condition on it could silently never hold.
+  for (
+    const f of ["args.constructor", "args.__proto__", "args.__proto__.polluted", "args.a.prototype"]
+  ) {
+    let err: unknown;
+    try {
+      ruleWhen("tool.call", `{ ${f}: { exists: true } }`);
+    } catch (e) {
+      err = e;
+    }
+    assertEquals(err instanceof PolicyError, true, f);
+  }
 });

@@ -25,6 +25,7 @@ function setup(timeoutMs = 60_000) {
     ],
     approvals,
     policyPaths: ["policies/agents.yaml"],
+    agentRoots: [new URL("./agents/", import.meta.url).pathname],
   });
   const call = (method: string, path: string, token?: string, body?: string) =>
     app.request(path, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
@@ -79,7 +80,7 @@ Deno.test("approval flow over the API: parked, bound to the exact action, approv
     for (let i = 0; i < 200 && approvals.list().length === 0; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    const pending = await (await call("GET", "/api/approvals", "v".repeat(32))).json();
+    const pending = await (await call("GET", "/api/approvals", "o".repeat(32))).json();
     assertEquals(pending.length, 1);
     assertEquals([pending[0].action, pending[0].resource, pending[0].rule], [
       "tool.call",
@@ -92,7 +93,7 @@ Deno.test("approval flow over the API: parked, bound to the exact action, approv
       "o".repeat(32),
       JSON.stringify({ hash: "0".repeat(64) }),
     );
-    assertEquals(wrongHash.status, 404);
+    assertEquals(wrongHash.status, 409);
     assertEquals(
       (await call("POST", `/api/approvals/${pending[0].id}/approve`, "v".repeat(32), "{}")).status,
       403,

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { z } from "zod";
 import { assertEquals } from "../policy/asserts.ts";
 import { ApprovalQueue } from "../../runtime/approvals/queue.ts";
 import { registerBuiltinTools } from "../../runtime/executors/builtin_tools.ts";
@@ -31,10 +32,22 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir();
+    // agents.yaml plus a `deploy` tool whose password the approver must not see.
+    const policyText = Deno.readTextFileSync("policies/agents.yaml").replace(
+      "  - id: shell-needs-approval\n",
+      "  - id: deploy-needs-approval\n    effect: require_approval\n    action: tool.call\n" +
+        "    resource: deploy\n    redact: [args.password]\n  - id: shell-needs-approval\n",
+    );
+    Deno.writeTextFileSync(join(dir, "agents.yaml"), policyText);
+    const tools = registerBuiltinTools(new ToolRegistry()).register("deploy", {
+      description: "deploy (test)",
+      schema: z.strictObject({ target: z.string(), password: z.string() }),
+      run: ({ target }) => Promise.resolve({ deployed: target }),
+    });
     const host = new AgentHost({
-      policy: loadPolicy(["policies/agents.yaml"], { builtin: true }),
+      policy: loadPolicy([join(dir, "agents.yaml")], { builtin: true }),
       rings: loadRings(),
-      tools: registerBuiltinTools(new ToolRegistry()),
+      tools,
       auditPath: join(dir, "audit.jsonl"),
       signer: await new Keystore(join(dir, "keys")).signer("host"),
     });
@@ -44,7 +57,7 @@ Deno.test({
     const app = controlPlane(host, {
       tokens: [{ token, name: "browser-operator", role: "operator" }],
       approvals,
-      policyPaths: ["policies/agents.yaml"],
+      policyPaths: [join(dir, "agents.yaml")],
       consoleHtml: Deno.readTextFileSync("runtime/server/console.html"),
     });
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
@@ -59,11 +72,41 @@ Deno.test({
         name: "spinner",
       });
       const askerOut = new Response(asker.process.stdout).text();
+      const secret = await host.start({
+        module: join(here, "agents/secret_asker.ts"),
+        name: "secret",
+      });
+      const secretOut = new Response(secret.process.stdout).text();
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
       await page.goto(`http://127.0.0.1:${server.addr.port}/#token=${token}`);
       await page.waitForSelector('tr[data-agent="spinner"]', { timeout: 15_000 });
-      await page.waitForSelector("tr[data-approval] button.approve", { timeout: 15_000 });
-      await page.click("tr[data-approval] button.approve");
+      for (let i = 0; i < 300 && approvals.list().length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const shell = approvals.list().find((p) => p.resource === "shell")!;
+      const deploy = approvals.list().find((p) => p.resource === "deploy")!;
+      const row = (p: { id: string }) => `tr[data-approval="${p.id}"]`;
+      await page.waitForSelector(`${row(deploy)} button.approve`, { timeout: 15_000 });
+      await page.waitForSelector(`${row(shell)} button.approve`, { timeout: 15_000 });
+      // The approver sees the command itself, and the hash the decision is bound to.
+      assertEquals(
+        await page.textContent(`${row(shell)} code.args`),
+        '{"command":"echo approved"}',
+      );
+      assertEquals(
+        await page.textContent(`${row(shell)} .hash`),
+        `sha-256 ${shell.hash.slice(0, 16)}…`,
+      );
+      // A field the rule marks secret is shown as redacted, and never reaches the page.
+      assertEquals(
+        await page.textContent(`${row(deploy)} code.args`),
+        '{"password":"[redacted]","target":"prod\\u{202e}gnp.exe\\u001b[2K"}',
+      );
+      assertEquals(await page.textContent(`${row(deploy)} .redacted`), "redacted: args.password");
+      assertEquals((await page.content()).includes("hunter2"), false);
+      await page.click(`${row(deploy)} button.deny-btn`);
+      assertEquals(JSON.parse((await secretOut).trim()), { ok: false, code: "denied" });
+      await page.click(`${row(shell)} button.approve`);
       assertEquals(JSON.parse((await askerOut).trim()).ok, true);
       await page.click('tr[data-agent="spinner"] button.kill');
       const exit = await spinner.exited;
@@ -74,7 +117,9 @@ Deno.test({
       assertEquals(Deno.statSync(join(dir, "console.png")).size > 10_000, true);
       const keep = Deno.env.get("WARDEN_SCREENSHOT");
       if (keep) await Deno.copyFile(join(dir, "console.png"), keep);
-      const approval = host.audit.recent.find((e) => e.action === "approval");
+      const approval = host.audit.recent.find((e) =>
+        e.action === "approval" && e.requestHash === shell.hash
+      );
       assertEquals([approval?.effect, approval?.approver], ["allow", "browser-operator"]);
     } finally {
       await browser.close();

@@ -45,7 +45,8 @@ Deno.test({
       }
       const id = list.trim().split(/\s+/)[0];
       const ok = await runDeno(["task", "-q", "approvals", "approve", id], undefined, env);
-      assertEquals([ok.code, ok.stdout.trim()], [0, `approved ${id}`]);
+      assertEquals([ok.code, ok.stdout.trim().split("\n").at(-1)], [0, `approved ${id}`]);
+      if (!ok.stdout.includes(`args: {"command":"echo approved"}`)) throw new Error(ok.stdout);
       const again = await runDeno(["task", "-q", "approvals", "deny", id], undefined, env);
       assertEquals(again.code, 1);
       const audit =

@@ -3,6 +3,7 @@ import {
   applyEvent,
   decayed,
   REVOKE_BELOW,
+  ringAtStart,
   ringFor,
   tierOf,
   TRUST_START,
@@ -36,7 +37,7 @@ Deno.test("tiers: boundaries exactly as specified", () => {
     "verified",
     "verified",
   ]);
-  assertEquals(TRUST_START, 500);
+  assertEquals(TRUST_START, 650);
 });
 
 Deno.test("events move the score by their documented weights, clamped to 0..1000", () => {
@@ -56,11 +57,11 @@ Deno.test("events move the score by their documented weights, clamped to 0..1000
 });
 
 Deno.test("decay pulls toward the baseline from both sides with the configured half-life", () => {
-  assertEquals(decayed({ score: 900, at: 0 }, 24 * H), 700);
-  assertEquals(decayed({ score: 100, at: 0 }, 48 * H), 400);
+  assertEquals(decayed({ score: 900, at: 0 }, 24 * H), 775);
+  assertEquals(decayed({ score: 100, at: 0 }, 48 * H), 512.5);
   assertEquals(decayed({ score: 800, at: 10 }, 5), 800); // never decays backwards in time
   const s = applyEvent({ score: 900, at: 0 }, { type: "allowed", at: 24 * H });
-  assertEquals(s.score, 700.2);
+  assertEquals(s.score, 775.1);
 });
 
 Deno.test("garbage events are rejected, never folded in", () => {
@@ -103,4 +104,13 @@ Deno.test("ring transitions: immediate demotion on a tier drop; no automatic pro
   assertEquals(ringFor(2, 1, 650, 720), 2); // trusted again, but ring 1 needs an operator
   assertEquals(ringFor(2, 0, 850, 950), 2);
   assertEquals(ringFor(1, 1, 600, 590), 1); // no tier change, no ring change
+});
+
+Deno.test("ring at start: below standard the tier caps the asked ring at 3; operators assign the rest", () => {
+  assertEquals(ringAtStart(2, 450), 3); // probationary
+  assertEquals(ringAtStart(0, 250), 3); // untrusted
+  assertEquals(ringAtStart(3, 450), 3);
+  assertEquals(ringAtStart(2, 600), 2); // standard: as asked
+  assertEquals(ringAtStart(0, 600), 0); // rings 0 and 1 are the operator's call
+  assertEquals(ringAtStart(1, 500), 1);
 });

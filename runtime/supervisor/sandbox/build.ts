@@ -1,7 +1,8 @@
 /**
- * Build (once, cached by source hash) and probe the Landlock launcher. Returns null, with the
- * reason, when there is no C compiler or the kernel has no Landlock: the host then runs agents
- * with the broker alone and says so.
+ * Build (once, cached by source hash) and probe the Landlock and seccomp launcher. Returns
+ * null, with the reason, when there is no C compiler or the kernel has no Landlock (or cannot
+ * take the seccomp filter): the host then refuses to start agents, with that reason, unless
+ * the operator turned the sandbox off explicitly (see mode.ts).
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";

@@ -1,0 +1,204 @@
+/**
+ * An agent's own code is exactly its module graph. Before an agent starts, the host resolves
+ * the graph of its entry module with `deno info --json` (same resolution as the agent process:
+ * no config, no lockfile, the process's import map, no remote or npm modules; for bundles the
+ * configuration and lockfile the bundler uses), under a deadline, and splits the local files it
+ * names:
+ *
+ * - **code**: JavaScript/TypeScript modules (`kind: "esm"`) that resolved without error and
+ *   whose real path lies in the entry's directory tree or in the SDK — static imports and
+ *   dynamic imports with literal specifiers alike. They are the agent's own code: exposed to
+ *   its process file by file and hashed into the code digest.
+ * - **other**: every other local file the graph names — data imports (`type: "json"`,
+ *   `"text"`, `"bytes"`), modules that do not parse or do not exist, modules outside the entry's
+ *   tree (also through symlinks). These are not own code: each is decided under policy.
+ *
+ * The code digest is `sha256:` + the hex SHA-256 of the UTF-8 text made of one line
+ * `<hex sha-256 of the file's bytes> <file URL>\n` per code module, sorted by file URL
+ * (code-unit order); file URLs are `file://` URLs of the real paths.
+ */
+import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { z } from "zod";
+
+/** A graph too big to name file by file on a command line is refused (bundle it instead). */
+export const MAX_GRAPH_FILES = 2000;
+/** Bytes of file names one `--allow-read` flag may carry (Linux caps one argument at 128 KiB). */
+export const MAX_GRAPH_NAME_BYTES = 96 * 1024;
+/** Deadline for resolving a graph. */
+export const GRAPH_TIMEOUT_MS = 60_000;
+
+const InfoModule = z.looseObject({
+  specifier: z.string(),
+  kind: z.string().optional(),
+  local: z.string().nullable().optional(),
+  error: z.string().optional(),
+});
+const Info = z.looseObject({
+  roots: z.array(z.string()),
+  modules: z.array(InfoModule),
+  redirects: z.record(z.string(), z.string()).optional(),
+});
+
+/** The resolved graph of one agent. */
+export interface ModuleGraph {
+  /** Real paths of the own-code modules, sorted by file URL. */
+  code: string[];
+  /** Local files the graph names that are not own code (real paths where they exist). */
+  other: string[];
+  /** See the module comment for the exact definition. */
+  digest: string;
+}
+
+/** How to resolve a graph. */
+export interface GraphOptions {
+  deno: string;
+  /** The entry's directory (a real path): own code lives in this tree ... */
+  codeDir: string;
+  /** ... or in the SDK (a real path). */
+  sdk: string;
+  /** Resolution flags for `deno info` (config or import map, lockfile, remote, npm). */
+  flags: string[];
+  /** Working directory and DENO_DIR for `deno info`. */
+  cwd: string;
+  denoDir: string;
+  timeoutMs?: number;
+}
+
+function within(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
+}
+
+function realOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function firstLine(text: string): string {
+  // deno prints ANSI colour even with NO_COLOR in some paths: strip it.
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
+  return plain.split("\n").map((l) => l.trim()).find((l) => l && !/^warning/i.test(l)) ?? "";
+}
+
+/** The code digest of `files` (real paths), as defined in the module comment. */
+export function graphDigest(files: string[]): string {
+  const lines = files.map((f) => {
+    const hash = createHash("sha256").update(Deno.readFileSync(f)).digest("hex");
+    return { url: pathToFileURL(f).href, line: `${hash} ${pathToFileURL(f).href}\n` };
+  });
+  lines.sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+  return `sha256:${createHash("sha256").update(lines.map((l) => l.line).join("")).digest("hex")}`;
+}
+
+/**
+ * Resolve and hash the module graph of `entry` (an absolute path). Throws one line naming the
+ * problem: deno info failed or timed out, the entry is not own code, the graph is too big.
+ */
+export async function resolveGraph(entry: string, o: GraphOptions): Promise<ModuleGraph> {
+  const ctl = new AbortController();
+  const timeout = o.timeoutMs ?? GRAPH_TIMEOUT_MS;
+  const timer = setTimeout(() => ctl.abort(), timeout);
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(o.deno, {
+      args: ["info", "--json", "--quiet", ...o.flags, entry],
+      cwd: o.cwd,
+      clearEnv: true,
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: o.denoDir, HOME: o.denoDir },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: ctl.signal,
+    }).output();
+  } catch (e) {
+    if (ctl.signal.aborted) {
+      throw new Error(`resolving the module graph timed out after ${timeout} ms`);
+    }
+    throw new Error(`cannot resolve the module graph: ${e instanceof Error ? e.message : e}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (ctl.signal.aborted) {
+    throw new Error(`resolving the module graph timed out after ${timeout} ms`);
+  }
+  if (!out.success) {
+    const why = firstLine(new TextDecoder().decode(out.stderr)) || `deno info exited ${out.code}`;
+    throw new Error(`cannot resolve the module graph: ${why}`);
+  }
+  let info: z.infer<typeof Info>;
+  try {
+    info = Info.parse(JSON.parse(new TextDecoder().decode(out.stdout)));
+  } catch {
+    throw new Error("cannot resolve the module graph: deno info printed no graph");
+  }
+  const code = new Set<string>();
+  const other = new Set<string>();
+  const root = info.redirects?.[info.roots[0]] ?? info.roots[0];
+  let entryReal: string | null = null;
+  let entryWhy = "not in the graph";
+  for (const m of info.modules) {
+    if (!m.specifier.startsWith("file:")) continue; // npm:, jsr:, https:, node: — never local
+    let path: string;
+    try {
+      path = realOr(fileURLToPath(m.specifier));
+    } catch {
+      continue;
+    }
+    const isCode = m.kind === "esm" && !m.error &&
+      (within(path, o.codeDir) || within(path, o.sdk));
+    (isCode ? code : other).add(path);
+    if (m.specifier === root) {
+      entryReal = path;
+      entryWhy = m.error
+        ? firstLine(m.error)
+        : m.kind !== "esm"
+        ? "not a JavaScript or TypeScript module"
+        : "outside its own directory";
+    }
+  }
+  if (entryReal === null || !code.has(entryReal)) {
+    throw new Error(`agent module ${entry} is not own code: ${entryWhy}`);
+  }
+  for (const p of code) other.delete(p);
+  const files = [...code].sort((a, b) => {
+    const ua = pathToFileURL(a).href, ub = pathToFileURL(b).href;
+    return ua < ub ? -1 : ua > ub ? 1 : 0;
+  });
+  const comma = files.find((f) => f.includes(","));
+  if (comma) {
+    // Deno's --allow-read separates paths with commas: such a name would widen the flag.
+    throw new Error(`module ${comma} has a comma in its path, which a permission flag cannot name`);
+  }
+  const names = files.reduce((n, f) => n + f.length + 1, 0);
+  if (files.length > MAX_GRAPH_FILES || names > MAX_GRAPH_NAME_BYTES) {
+    throw new Error(
+      `the module graph of ${entry} is too big to expose file by file (${files.length} ` +
+        `modules, ${names} bytes of names; limits ${MAX_GRAPH_FILES} and ${MAX_GRAPH_NAME_BYTES}):` +
+        ` start it with bundle: true`,
+    );
+  }
+  return { code: files, other: [...other].sort(), digest: graphDigest(files) };
+}
+
+/** Is `resource` (a file URL or an absolute path) one of `files` (real paths)? */
+export function isOwnCode(files: ReadonlySet<string> | undefined, resource: string): boolean {
+  if (!files || files.size === 0) return false;
+  if (resource.startsWith("file:")) {
+    try {
+      return files.has(fileURLToPath(resource));
+    } catch {
+      return false;
+    }
+  }
+  return files.has(resource);
+}
+
+/** The directory of the entry module, as a real path. */
+export function codeDirOf(entry: string): string {
+  return Deno.realPathSync(dirname(entry));
+}

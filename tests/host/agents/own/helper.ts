@@ -1,0 +1,4 @@
+/** A helper module of the multi-file agent. */
+export function answer(): number {
+  return 42;
+}
