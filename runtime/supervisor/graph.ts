@@ -95,11 +95,71 @@ export function graphDigest(files: string[]): string {
   return `sha256:${createHash("sha256").update(lines.map((l) => l.line).join("")).digest("hex")}`;
 }
 
+/** What a file looked like when a graph was resolved (a missing file has `mtime` null). */
+interface Stamp {
+  path: string;
+  mtime: number | null;
+  size: number;
+  ino: number | null;
+}
+
+function stampOf(path: string): Stamp {
+  try {
+    const s = Deno.statSync(path);
+    return { path, mtime: s.mtime?.getTime() ?? -1, size: s.size, ino: s.ino };
+  } catch {
+    return { path, mtime: null, size: -1, ino: null };
+  }
+}
+
+const sameStamp = (a: Stamp, b: Stamp) =>
+  a.mtime === b.mtime && a.size === b.size && a.ino === b.ino;
+
+/**
+ * Resolved graphs, reused while none of the files they name has changed (`deno info` costs
+ * ~50 ms per start; a stat per file costs microseconds). The digest is always recomputed from
+ * the files' bytes. Files changed within the last seconds are not cached (mtime granularity).
+ */
+const GRAPHS = new Map<string, { stamps: Stamp[]; code: string[]; other: string[] }>();
+const GRAPH_CACHE_MAX = 256;
+const SETTLED_MS = 2_000;
+
+/** The cache key: what decides the resolution (flag values naming files count by content). */
+function graphKey(entry: string, o: GraphOptions): string {
+  const flags = o.flags.map((f) => {
+    const m = /^(--[a-z-]+)=(\/.*)$/.exec(f);
+    if (!m) return f;
+    try {
+      return `${m[1]}#${createHash("sha256").update(Deno.readFileSync(m[2])).digest("hex")}`;
+    } catch {
+      return f;
+    }
+  });
+  return JSON.stringify([entry, o.codeDir, o.sdk, o.deno, flags]);
+}
+
 /**
  * Resolve and hash the module graph of `entry` (an absolute path). Throws one line naming the
- * problem: deno info failed or timed out, the entry is not own code, the graph is too big.
+ * problem: deno info failed or timed out, the entry is not own code, the graph is too big. A
+ * graph resolved before is reused while every file it names (and the entry) is unchanged.
  */
 export async function resolveGraph(entry: string, o: GraphOptions): Promise<ModuleGraph> {
+  const key = graphKey(entry, o);
+  const hit = GRAPHS.get(key);
+  if (hit && hit.stamps.every((s) => sameStamp(s, stampOf(s.path)))) {
+    return { code: hit.code, other: hit.other, digest: graphDigest(hit.code) };
+  }
+  const startedAt = Date.now();
+  const graph = await resolveFresh(entry, o);
+  const stamps = [entry, ...graph.code, ...graph.other].map(stampOf);
+  if (stamps.every((s) => s.mtime === null || s.mtime < startedAt - SETTLED_MS)) {
+    if (GRAPHS.size >= GRAPH_CACHE_MAX) GRAPHS.delete(GRAPHS.keys().next().value!);
+    GRAPHS.set(key, { stamps, code: graph.code, other: graph.other });
+  }
+  return graph;
+}
+
+async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph> {
   const ctl = new AbortController();
   const timeout = o.timeoutMs ?? GRAPH_TIMEOUT_MS;
   const timer = setTimeout(() => ctl.abort(), timeout);
