@@ -1,18 +1,22 @@
 /**
- * The governor: every decision on both paths goes through here. Ring ceiling first, then the
- * policy, then the audit log. Anything that fails while deciding is a deny (fail closed).
+ * The governor: every decision on every path (broker, SDK, MCP, messages, sagas, plugins) goes
+ * through `authorize` (or its synchronous form `decide`): ring and capability ceilings first,
+ * then the policy, then approvals, then the audit log. It is the only place that commits audit
+ * entries: each is on disk before the caller answers. Anything that fails while deciding is a
+ * deny (fail closed).
  */
 import type { CompiledPolicy, Decision, ResourceShape } from "../governance/mod.ts";
 import { payloadHash } from "../governance/identity/mod.ts";
 import type { RingCeilings } from "../governance/rings/mod.ts";
+import type { Refusal } from "../sdk/wire_schema.ts";
 import type { AuditLog } from "./audit/log.ts";
 import { isOwnCode } from "./supervisor/graph.ts";
 
 /** Actions whose arguments are digested into their audit entries. */
 const DIGESTED = new Set(["tool.call", "mcp.prompt.get"]);
 
-/** The agent as the governor sees it. */
-export interface AgentRef {
+/** What every subject carries: identity, ring, trust and the roots its requests are read in. */
+interface SubjectBase {
   id: string;
   name: string;
   ring: number;
@@ -31,8 +35,28 @@ export interface AgentRef {
   caps?: RingCeilings;
 }
 
+/** The agent as the governor sees it (the agent form of a Subject). */
+export interface AgentRef extends SubjectBase {
+  kind?: "agent";
+}
+
+/** The host itself: host-level decisions (plugin loading) and records (agent.start, sre.*). */
+export interface HostRef extends SubjectBase {
+  kind: "host";
+}
+
+/** An operator of the control plane (runtime/server/api.ts): the token's name and role. */
+export interface OperatorRef extends SubjectBase {
+  kind: "operator";
+  role: string;
+}
+
+/** Who a decision or an audit entry is about: an agent, the host, or an operator. */
+export type Subject = AgentRef | HostRef | OperatorRef;
+
 /** The host itself as the subject of host-level decisions and audit entries. */
-export const HOST_AGENT: Readonly<AgentRef> = Object.freeze({
+export const HOST_AGENT: Readonly<HostRef> = Object.freeze({
+  kind: "host",
   id: "host",
   name: "host",
   ring: 0,
@@ -42,6 +66,11 @@ export const HOST_AGENT: Readonly<AgentRef> = Object.freeze({
   code: "/",
   sdk: "/",
 });
+
+/** An operator as a subject (no sandbox: roots are "/"; ring 0, like the host). */
+export function operatorSubject(name: string, role: string): OperatorRef {
+  return { ...HOST_AGENT, kind: "operator", role, id: "operator", name, labels: {} };
+}
 
 /** A request for the governor. */
 export interface Ask {
@@ -58,16 +87,67 @@ export interface Ruling extends Decision {
   seq: number;
 }
 
+/** Carries a `require_approval` ruling to a human (runtime/approvals/queue.ts). */
+export type ApprovalHandler = (
+  subject: Subject,
+  request: Record<string, unknown>,
+  ruling: Ruling,
+) => Promise<"approved" | "denied" | "pending">;
+
+/**
+ * Why an authorized request may not go ahead. `denied`: by a ceiling, the policy or an
+ * approver (`approval: "denied"`); `approval_required`: nobody approved it (no queue, or it is
+ * still pending); `failed`: the approval path threw (`reason` is its error). Otherwise `reason`
+ * is the decision's own reason, never composed prose.
+ */
+export interface Refused {
+  code: "denied" | "approval_required" | "failed";
+  rule: string | null;
+  reason: string;
+  /** The deciding rule's own reason (the Decision's `ruleReason`), or null. */
+  ruleReason: string | null;
+  /** Set when the ruling was `require_approval`: how the approval came out. */
+  approval?: "denied" | "pending" | "failed";
+}
+
+/** What `authorize` returns: the audited ruling, and why not when it may not go ahead. */
+export interface Authorization {
+  ruling: Ruling;
+  /** Null: go ahead (allowed, or approved). */
+  refused: Refused | null;
+}
+
+/** Options of `Governor.authorize`. */
+export interface AuthorizeOptions {
+  /** Where `require_approval` goes; without one it is refused `approval_required`. */
+  approvals?: ApprovalHandler;
+  /** Extra audit fields for the decision's entry. */
+  extra?: Record<string, unknown>;
+}
+
+/** A refusal in the one shape the wire, the SDK and the MCP gateway share. */
+export function toRefusal(r: Refused): Refusal {
+  return { code: r.code, message: refusalMessage(r), rule: r.rule, ruleReason: r.ruleReason };
+}
+
+/** The one-line text of a refusal, as the SDK and MCP gateways show it. */
+export function refusalMessage(r: Refused): string {
+  if (r.approval === "pending") return `approval required (not performed): ${r.reason}`;
+  if (r.approval === "denied") return `approval denied: ${r.reason}`;
+  if (r.approval === "failed") return `approval failed: ${r.reason}`;
+  return r.reason;
+}
+
 /** Chooses the policy per agent and observes decisions (see runtime/policy/delivery.ts). */
 export interface PolicyRouter {
   /** The policy that decides for `agent` (null: the live one). */
-  policyFor(agent: AgentRef): CompiledPolicy | null;
+  policyFor(agent: Subject): CompiledPolicy | null;
   /** Every policy decision, after it is made (`canary`: made by the candidate). */
-  observe(agent: AgentRef, request: Record<string, unknown>, d: Decision, canary: boolean): void;
+  observe(agent: Subject, request: Record<string, unknown>, d: Decision, canary: boolean): void;
 }
 
 /** Called after each deny (the host uses it for kill-on-denials). */
-export type DenyListener = (agent: AgentRef, ruling: Ruling, ask: Ask) => void;
+export type DenyListener = (agent: Subject, ruling: Ruling, ask: Ask) => void;
 
 export class Governor {
   #policy: CompiledPolicy;
@@ -114,7 +194,7 @@ export class Governor {
   }
 
   /** Build the ActionRequest for an agent. */
-  request(agent: AgentRef, ask: Ask): Record<string, unknown> {
+  request(agent: Subject, ask: Ask): Record<string, unknown> {
     return {
       agent: {
         id: agent.id,
@@ -138,11 +218,53 @@ export class Governor {
   }
 
   /**
-   * Decide, audit and return. Never throws: an internal error is an audited deny. Tool calls
-   * and prompts are audited with `argsSha256`, the SHA-256 of their canonical arguments: the
-   * log proves which arguments were decided without holding their (often sensitive) values.
+   * The one authorize step: build the request, apply the ring and capability ceilings, decide,
+   * carry a `require_approval` to `options.approvals` (none: refused `approval_required`),
+   * and commit the audit entry before returning. The approver's verdict is audited by the
+   * queue (through `record`). Never throws: a failure while deciding is an audited deny.
    */
-  decide(agent: AgentRef, ask: Ask, extra: Record<string, unknown> = {}): Ruling {
+  async authorize(
+    subject: Subject,
+    ask: Ask,
+    options: AuthorizeOptions = {},
+  ): Promise<Authorization> {
+    const ruling = this.decide(subject, ask, options.extra);
+    if (ruling.effect === "allow") return { ruling, refused: null };
+    const { rule, reason } = ruling;
+    const ruleReason = ruling.ruleReason ?? null;
+    if (ruling.effect !== "require_approval") {
+      return { ruling, refused: { code: "denied", rule, reason, ruleReason } };
+    }
+    let outcome: "approved" | "denied" | "pending" = "pending";
+    if (options.approvals) {
+      try {
+        outcome = await options.approvals(subject, this.request(subject, ask), ruling);
+      } catch (e) {
+        // A failing approval path decides nothing: refused (fail closed).
+        const why = e instanceof Error ? e.message : String(e);
+        return {
+          ruling,
+          refused: { code: "failed", rule, reason: why, ruleReason: null, approval: "failed" },
+        };
+      }
+    }
+    if (outcome === "approved") return { ruling, refused: null };
+    return {
+      ruling,
+      refused: outcome === "pending"
+        ? { code: "approval_required", rule, reason, ruleReason, approval: "pending" }
+        : { code: "denied", rule, reason, ruleReason, approval: "denied" },
+    };
+  }
+
+  /**
+   * The synchronous form of `authorize`, for the broker's hot path and other callers that
+   * cannot wait: the same ceilings, decision and committed audit entry, but `require_approval`
+   * cannot wait for a human, so callers treat anything but `allow` as a deny. Tool calls and
+   * prompts are audited with `argsSha256`, the SHA-256 of their canonical arguments: the log
+   * proves which arguments were decided without holding their (often sensitive) values.
+   */
+  decide(agent: Subject, ask: Ask, extra: Record<string, unknown> = {}): Ruling {
     if (DIGESTED.has(ask.action) && ask.args && Object.keys(ask.args).length > 0) {
       extra = { ...extra, argsSha256: payloadHash(ask.args) };
     }
@@ -180,7 +302,7 @@ export class Governor {
    * not a decision: used to hide what is never allowed, e.g. MCP tools in `tools/list`.
    * `shape` leaves the resource open as well, known by its shape (MCP resource templates).
    */
-  couldAllow(agent: AgentRef, ask: Ask, shape?: ResourceShape): boolean {
+  couldAllow(agent: Subject, ask: Ask, shape?: ResourceShape): boolean {
     try {
       const req = this.request(agent, ask);
       if (this.rings.check(req) ?? agent.caps?.check(req)) return false;
@@ -191,8 +313,12 @@ export class Governor {
     }
   }
 
-  /** Audit a decision made elsewhere (validation failures, kills, host events). */
-  record(agent: AgentRef, ask: Ask, d: Decision, extra: Record<string, unknown> = {}): Ruling {
+  /**
+   * Audit a decision made elsewhere (validation failures, refusals of the host's own limits,
+   * approvals, host events: agent.start/kill/exit, trust.ring, sre.*, operator actions) and
+   * commit it. With `decide` the only writer of audit entries: nothing else commits.
+   */
+  record(agent: Subject, ask: Ask, d: Decision, extra: Record<string, unknown> = {}): Ruling {
     const entry = this.audit.append({
       ts: new Date().toISOString(),
       path: ask.path,
@@ -204,9 +330,12 @@ export class Governor {
       reason: d.reason,
       ...extra,
     });
-    const ruling = { effect: d.effect, rule: d.rule, reason: d.reason, seq: entry.seq };
+    this.audit.commit(); // on disk before anyone hears of it
+    const ruling: Ruling = { ...d, seq: entry.seq };
     if (d.effect === "deny" && this.#onDeny && ask.path !== "host") {
-      this.#onDeny(agent, ruling, ask);
+      try {
+        this.#onDeny(agent, ruling, ask);
+      } catch { /* an observer must not change (or lose) an answer */ }
     }
     return ruling;
   }

@@ -5,10 +5,17 @@
  * @module
  */
 import { call, WardenError } from "./channel.ts";
-import type { HttpResult } from "./wire_schema.ts";
+import type { HttpResult, Message, RlStep, SagaOutcome } from "./wire_schema.ts";
 
 export { WardenError };
-export type { ErrorCode, HttpResult } from "./wire_schema.ts";
+export type {
+  ErrorCode,
+  HttpResult,
+  Message,
+  Refusal,
+  RlStep,
+  SagaOutcome,
+} from "./wire_schema.ts";
 
 /** Host-side tools. */
 export const tools = {
@@ -30,7 +37,7 @@ export const tools = {
 /** Files inside the agent's workspace, read and written by the host. */
 export const fs = {
   async readText(path: string): Promise<string> {
-    return (await call("fs.readText", { path })) as string;
+    return await call("fs.readText", { path });
   },
   async writeText(path: string, text: string): Promise<void> {
     await call("fs.writeText", { path, text });
@@ -49,12 +56,12 @@ export const http = {
     url: string,
     init: { method?: string; headers?: Record<string, string>; body?: string } = {},
   ): Promise<HttpResponse> {
-    const r = (await call("http.fetch", {
+    const r = await call("http.fetch", {
       url,
       method: (init.method ?? "GET").toUpperCase(),
       headers: init.headers ?? {},
       ...(init.body !== undefined ? { body: init.body } : {}),
-    })) as HttpResult;
+    });
     return { ...r, text: () => r.body, json: () => JSON.parse(r.body) };
   },
 };
@@ -62,7 +69,7 @@ export const http = {
 /** Environment values the host allows this agent to see (never the host's own environment). */
 export const env = {
   async get(name: string): Promise<string | null> {
-    return (await call("env.get", { name })) as string | null;
+    return await call("env.get", { name });
   },
 };
 
@@ -76,15 +83,6 @@ export async function log(message: string, level: "debug" | "info" | "warn" | "e
   await call("log", { message, level });
 }
 
-/** A message delivered to this agent. */
-export interface Message {
-  /** The sender's did:key, verified by the receiving host. */
-  from: string;
-  payload: unknown;
-  ts: number;
-  seq: number;
-}
-
 /** Signed agent-to-agent messages: the host signs for the agent and verifies what arrives. */
 export const messages = {
   /** Send `payload` (JSON) to the agent with did:key `to`, on this host or a peer host. */
@@ -93,13 +91,13 @@ export const messages = {
   },
   /** The next message, waiting up to `timeoutMs` (0: don't wait); null when none arrived. */
   async receive(timeoutMs = 0): Promise<Message | null> {
-    return (await call("messages.receive", { timeoutMs })) as Message | null;
+    return await call("messages.receive", { timeoutMs });
   },
 };
 
 /** This agent's identity as the host knows it. */
 export async function identity(): Promise<{ did: string; name: string; ring: number }> {
-  return (await call("identity", {})) as { did: string; name: string; ring: number };
+  return await call("identity", {});
 }
 
 /** One step of a saga: an action and the compensation that undoes it (both tool calls). */
@@ -111,39 +109,21 @@ export interface SagaStepSpec {
   timeoutMs?: number;
 }
 
-/** How a saga ended. */
-export interface SagaOutcome {
-  id: string;
-  status: "completed" | "compensated" | "failed" | "needs_attention" | "running" | "compensating";
-  reason: string | null;
-  steps: { name: string; status: string; result: unknown }[];
-}
-
 /** Sagas run by the host: all steps, or the completed ones compensated in reverse order. */
 export const sagas = {
   async run(
     definition: { name: string; steps: SagaStepSpec[]; timeoutMs?: number },
   ): Promise<SagaOutcome> {
-    return (await call("saga.run", { definition })) as SagaOutcome;
+    return await call("saga.run", { definition });
   },
 };
-
-/** One step's outcome in a governed RL environment. */
-export interface RlStep {
-  state: unknown;
-  reward: number;
-  done: boolean;
-  /** The policy denied the action: it did not happen. */
-  denied: boolean;
-  reason?: string;
-}
 
 /** Gym-style governed environment: every action is decided by the host's policy. */
 export const rl = {
   async reset(): Promise<{ state: unknown; actions: string[] }> {
-    return (await call("rl.reset", {})) as { state: unknown; actions: string[] };
+    return await call("rl.reset", {});
   },
   async step(action: string): Promise<RlStep> {
-    return (await call("rl.step", { action })) as RlStep;
+    return await call("rl.step", { action });
   },
 };

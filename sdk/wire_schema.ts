@@ -1,9 +1,12 @@
 /**
  * The SDK wire protocol (zod: the source of truth). Frames are a 4-byte big-endian length
  * followed by that many bytes of UTF-8 JSON. The agent sends requests, the host answers each
- * with a response carrying the same id. Agents import only the types (no zod at run time).
+ * with a response carrying the same id. Agents import only the types (no zod at run time: an
+ * agent process loads no npm packages), and check replies with `sdk/replies.ts`, which
+ * tests/adapters/wire_reply_test.ts holds to these schemas.
  */
 import { z } from "zod";
+import { ERROR_CODES, SAGA_STATUSES } from "./replies.ts";
 
 /** Largest request frame the host accepts (bytes of JSON). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -82,32 +85,32 @@ export const SdkRequest = z.discriminatedUnion("op", [
 export type SdkRequest = z.infer<typeof SdkRequest>;
 export type SdkOp = SdkRequest["op"];
 
-/** Why a request did not succeed. */
-export const ErrorCode = z.enum([
-  "denied", // the policy (or ring ceiling) denied it
-  "approval_required", // parked for a human; not performed
-  "invalid", // malformed request or arguments
-  "failed", // allowed, but the operation failed
-  "busy", // too many requests in flight or too fast
-  "killed", // the agent was killed
-  "timeout", // the operation took too long
-]);
+/** Why a request did not succeed (the codes and their meaning: ERROR_CODES in replies.ts). */
+export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/**
+ * A refusal (or failure) reported by Warden: the error of a failed reply, and the one refusal
+ * shape of the host and the SDK. `rule` is the deciding rule, `ruleReason` that rule's own
+ * reason as its policy wrote it (the Decision's `ruleReason`); both null when there is none,
+ * and `message` is the full sentence. Nobody parses `message`.
+ */
+export const Refusal = z.strictObject({
+  code: ErrorCode,
+  message: z.string(),
+  rule: z.string().nullable().default(null),
+  ruleReason: z.string().nullable().default(null),
+});
+/** A refusal as read (both nullable fields present). */
+export type Refusal = z.output<typeof Refusal>;
 
 /** The host's answer. */
 export const SdkResponse = z.union([
   z.strictObject({ id: Id, ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({
-    id: Id.nullable(),
-    ok: z.literal(false),
-    error: z.strictObject({
-      code: ErrorCode,
-      message: z.string(),
-      rule: z.string().nullable().optional(),
-    }),
-  }),
+  z.strictObject({ id: Id.nullable(), ok: z.literal(false), error: Refusal }),
 ]);
-export type SdkResponse = z.infer<typeof SdkResponse>;
+/** The host's answer as written (a refusal's `rule` and `ruleReason` may be left out). */
+export type SdkResponse = z.input<typeof SdkResponse>;
 
 /** What `http.fetch` returns. */
 export const HttpResult = z.strictObject({
@@ -117,3 +120,64 @@ export const HttpResult = z.strictObject({
   truncated: z.boolean(),
 });
 export type HttpResult = z.infer<typeof HttpResult>;
+
+/** A message delivered to an agent (`messages.receive`). */
+export const Message = z.strictObject({
+  /** The sender's did:key, verified by the receiving host. */
+  from: z.string(),
+  payload: z.unknown(),
+  ts: z.number(),
+  seq: z.number(),
+});
+export type Message = z.infer<typeof Message>;
+
+/** How a saga ended (`saga.run`). */
+export const SagaOutcome = z.strictObject({
+  id: z.string(),
+  status: z.enum(SAGA_STATUSES),
+  reason: z.string().nullable(),
+  steps: z.array(z.strictObject({ name: z.string(), status: z.string(), result: z.unknown() })),
+});
+export type SagaOutcome = z.infer<typeof SagaOutcome>;
+
+/** One step's outcome in a governed RL environment (`rl.step`). */
+export const RlStep = z.strictObject({
+  state: z.unknown(),
+  reward: z.number(),
+  done: z.boolean(),
+  /** The policy denied the action: it did not happen. */
+  denied: z.boolean(),
+  reason: z.string().optional(),
+});
+export type RlStep = z.infer<typeof RlStep>;
+
+/** A host tool call for a plugin process (`plugin.next`). */
+export const PluginCall = z.strictObject({
+  callId: z.number().int().min(1),
+  tool: z.string(),
+  args: Json,
+  idempotencyKey: z.string().optional(),
+});
+export type PluginCall = z.infer<typeof PluginCall>;
+
+/** The result of each op's successful reply: the SDK refuses any other as `invalid`. */
+export const SdkResults = {
+  "tool.call": z.unknown(),
+  "tool.authorize": z.null(),
+  "fs.readText": z.string(),
+  "fs.writeText": z.null(),
+  "http.fetch": HttpResult,
+  "env.get": z.string().nullable(),
+  "messages.send": z.null(),
+  "messages.receive": Message.nullable(),
+  identity: z.strictObject({ did: z.string(), name: z.string(), ring: z.number().int() }),
+  "saga.run": SagaOutcome,
+  "rl.reset": z.strictObject({ state: z.unknown(), actions: z.array(z.string()) }),
+  "rl.step": RlStep,
+  "plugin.next": PluginCall.nullable(),
+  "plugin.result": z.null(),
+  emit: z.null(),
+  log: z.null(),
+} as const satisfies { [O in SdkOp]: z.ZodType };
+/** What a successful reply to `op` carries. */
+export type SdkResult<O extends SdkOp> = z.infer<(typeof SdkResults)[O]>;

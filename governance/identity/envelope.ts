@@ -2,6 +2,7 @@
  * Signed envelopes for agent-to-agent messages. The sending host signs
  * {from, to, payload hash, nonce, timestamp, sequence} with the sender's key; the receiving
  * host checks recipient, freshness, payload integrity, signature, replay and sequence window.
+ * Pure: the clock (`now`) and the randomness for nonces (`random`) are passed in.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -31,20 +32,29 @@ function signedBytes(e: Omit<Envelope, "sig">): Uint8Array {
   );
 }
 
-/** Sign an envelope for `payload` from `signer` to `to`. */
+/** Fills a byte array with random bytes (the runtime passes `crypto.getRandomValues`). */
+export type RandomFill = (bytes: Uint8Array) => unknown;
+
+/**
+ * Sign an envelope for `payload` from `signer` to `to` at `now`; its 16-byte nonce is filled by
+ * `random` (whatever `random` returns is ignored, so it cannot change the nonce's size).
+ */
 export async function sealEnvelope(
   signer: Signer,
   to: string,
   payload: unknown,
   seq: number,
   now: number,
+  random: RandomFill,
 ): Promise<Envelope> {
+  const nonce = new Uint8Array(16);
+  random(nonce);
   const body = {
     v: 1 as const,
     from: signer.did,
     to,
     payloadHash: payloadHash(payload),
-    nonce: b64url(crypto.getRandomValues(new Uint8Array(16))),
+    nonce: b64url(nonce),
     ts: now,
     seq,
   };

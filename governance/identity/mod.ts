@@ -8,6 +8,7 @@ export {
   Envelope,
   type GuardOptions,
   payloadHash,
+  type RandomFill,
   type Rejection,
   ReplayGuard,
   sealEnvelope,

@@ -80,8 +80,6 @@ export interface VerifyInput {
   fileHashes: Readonly<Record<string, string>>;
   keyring: Keyring;
   revocations: Revocations;
-  /** Defaults to HOST_VERSION. */
-  hostVersion?: string;
   /** Used to name the plugin before its manifest is read (usually the folder). */
   label: string;
 }
@@ -165,7 +163,7 @@ export async function verifyPlugin(input: VerifyInput): Promise<VerifiedPlugin> 
   }
   const problem = compareFiles(manifest.files, input.fileHashes);
   if (problem) throw new PluginError("tampered", name, `tampered: ${problem}`);
-  const host = input.hostVersion ?? HOST_VERSION;
+  const host = HOST_VERSION;
   if (compareSemver(host, manifest.minHostVersion) < 0) {
     throw new PluginError(
       "host-too-old",

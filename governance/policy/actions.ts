@@ -28,11 +28,6 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "mcp.prompt.get": "name",
 });
 
-/** True when `action` is a known action name. */
-export function isKnownAction(action: string): boolean {
-  return Object.hasOwn(ACTION_KINDS, action);
-}
-
 /** The resource kind of an action; unknown actions are treated as plain names. */
 export function resourceKind(action: string): ResourceKind {
   return Object.hasOwn(ACTION_KINDS, action) ? ACTION_KINDS[action] : "name";

@@ -16,8 +16,11 @@
  * Policy sets are preparsed once and sliced per action, and per (action, resource) for policies
  * pinned with `resource == Resource::"…"` (unconstrained policies go in every slice they can
  * apply to); evaluation never parses text and evaluates only the policies that can apply.
+ *
+ * The engine is injected (`CedarEngine`): governance does no I/O, and the wasm is read and
+ * instantiated by the runtime (runtime/policy/cedar_engine.ts).
  */
-import * as cedar from "@cedar-policy/cedar-wasm";
+import type * as cedar from "@cedar-policy/cedar-wasm";
 import type { ResourceKind } from "./actions.ts";
 import type { Problem } from "./errors.ts";
 
@@ -35,7 +38,19 @@ export interface CedarVerdict {
   effect: "allow" | "deny";
   rule: string;
   reason: string;
+  /** The deciding policy's `@reason("…")` annotation, when it has one. */
+  ruleReason?: string;
 }
+
+/** The parts of the Cedar wasm bindings the compiler and evaluator use (injected by the runtime). */
+export type CedarEngine = Pick<
+  typeof cedar,
+  | "policySetTextToParts"
+  | "policyToJson"
+  | "validate"
+  | "preparsePolicySet"
+  | "statefulIsAuthorized"
+>;
 
 let nextSet = 0;
 
@@ -46,16 +61,23 @@ export class CedarSet {
   /** Policy ids, in source order. */
   readonly ids: readonly string[];
   readonly #slices: ReadonlyMap<string, { id: string; forbids: ReadonlySet<string> }>;
+  readonly #engine: CedarEngine;
+  /** Each policy's `@reason` annotation, by id. */
+  readonly #reasons: ReadonlyMap<string, string>;
 
   /** @internal use compileCedar */
   constructor(
     path: string,
     ids: string[],
     slices: Map<string, { id: string; forbids: ReadonlySet<string> }>,
+    engine: CedarEngine,
+    reasons: ReadonlyMap<string, string> = new Map(),
   ) {
     this.path = path;
     this.ids = ids;
     this.#slices = slices;
+    this.#engine = engine;
+    this.#reasons = reasons;
     Object.freeze(this);
   }
 
@@ -75,7 +97,7 @@ export class CedarSet {
     const { attrs, tags } = entity;
     const principal = { type: "Agent", id: agent.id as string };
     const res = { type: "Resource", id: resource };
-    const answer = cedar.statefulIsAuthorized({
+    const answer = this.#engine.statefulIsAuthorized({
       principal,
       action: { type: "Action", id: action },
       resource: res,
@@ -98,19 +120,26 @@ export class CedarSet {
     const { decision, diagnostics } = answer.response;
     const broken = diagnostics.errors.find((e) => slice.forbids.has(e.policyId));
     if (broken) {
-      return {
-        effect: "deny",
-        rule: broken.policyId,
-        reason:
-          `denied by Cedar policy "${broken.policyId}" (fail closed: ${broken.error.message})`,
-      };
+      return this.#verdict(
+        "deny",
+        broken.policyId,
+        `denied by Cedar policy "${broken.policyId}" (fail closed: ${broken.error.message})`,
+      );
     }
     if (diagnostics.reason.length === 0) return null;
     let rule = diagnostics.reason[0];
     for (const id of diagnostics.reason) if (id < rule) rule = id;
     return decision === "deny"
-      ? { effect: "deny", rule, reason: `denied by Cedar policy "${rule}"` }
-      : { effect: "allow", rule, reason: `allowed by Cedar policy "${rule}"` };
+      ? this.#verdict("deny", rule, `denied by Cedar policy "${rule}"`)
+      : this.#verdict("allow", rule, `allowed by Cedar policy "${rule}"`);
+  }
+
+  /** A verdict of policy `rule`, with its `@reason` when it has one. */
+  #verdict(effect: "allow" | "deny", rule: string, reason: string): CedarVerdict {
+    const ruleReason = this.#reasons.get(rule);
+    return ruleReason === undefined
+      ? { effect, rule, reason }
+      : { effect, rule, reason, ruleReason };
   }
 }
 
@@ -160,13 +189,29 @@ function toProblems(path: string, text: string, errors: cedar.DetailedError[]): 
   }));
 }
 
-/** Compile a `.cedar` source against the action vocabulary; problems carry file:line:col. */
+/**
+ * Compile a `.cedar` source against the action vocabulary with the injected engine; problems
+ * carry file:line:col. Without an engine the source is refused with one problem.
+ */
 export function compileCedar(
   text: string,
   path: string,
   kinds: Readonly<Record<string, ResourceKind>>,
+  engine?: CedarEngine,
 ): { set: CedarSet | null; problems: Problem[] } {
-  const parts = cedar.policySetTextToParts(text);
+  if (!engine) {
+    return {
+      set: null,
+      problems: [{
+        path,
+        line: 1,
+        column: 1,
+        message:
+          "cedar: no Cedar engine was given (pass `cedarEngine` in the compile options; the runtime's loadPolicy does)",
+      }],
+    };
+  }
+  const parts = engine.policySetTextToParts(text);
   if (parts.type === "failure") {
     return { set: null, problems: toProblems(path, text, parts.errors) };
   }
@@ -182,12 +227,13 @@ export function compileCedar(
   const ids: string[] = [];
   const offsets = new Map<string, number>();
   const forbidIds = new Set<string>();
+  const reasons = new Map<string, string>();
   const actionsOf = new Map<string, string[] | null>();
   const resourceOf = new Map<string, string>();
   const vocabulary = Object.keys(kinds);
   let cursor = 0;
   for (const [i, p] of parts.policies.entries()) {
-    const json = cedar.policyToJson(p);
+    const json = engine.policyToJson(p);
     if (json.type === "failure") {
       problems.push(...toProblems(path, text, json.errors));
       continue;
@@ -207,6 +253,8 @@ export function compileCedar(
     ids.push(id);
     policies[id] = p;
     if (json.json.effect === "forbid") forbidIds.add(id);
+    const reason = json.json.annotations?.reason;
+    if (reason) reasons.set(id, reason);
     const res = json.json.resource;
     if (res.op === "==" && "entity" in res) resourceOf.set(id, uidId(res.entity));
     const a = json.json.action;
@@ -225,7 +273,7 @@ export function compileCedar(
   }
   if (problems.length > 0) return { set: null, problems };
 
-  const validation = cedar.validate({
+  const validation = engine.validate({
     schema: cedarSchema(vocabulary),
     policies: { staticPolicies: policies } as unknown as cedar.PolicySet,
     validationSettings: { mode: "strict" },
@@ -267,12 +315,12 @@ export function compileCedar(
       const sliceId = `warden-${setNo}-${slices.size}`;
       const slice: Record<string, string> = {};
       for (const id of chosen) slice[id] = policies[id];
-      const r = cedar.preparsePolicySet(sliceId, { staticPolicies: slice } as cedar.PolicySet);
+      const r = engine.preparsePolicySet(sliceId, { staticPolicies: slice } as cedar.PolicySet);
       if (r.type === "failure") return { set: null, problems: toProblems(path, text, r.errors) };
       slices.set(key, { id: sliceId, forbids: new Set(chosen.filter((id) => forbidIds.has(id))) });
     }
   }
-  return { set: new CedarSet(path, ids, slices), problems: [] };
+  return { set: new CedarSet(path, ids, slices, engine, reasons), problems: [] };
 }
 
 function uidId(e: cedar.EntityUidJson): string {

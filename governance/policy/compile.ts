@@ -1,7 +1,7 @@
 /** Compile policy sources into an indexed, immutable decision structure. */
 import { ACTION_KINDS, expandActionPattern, type ResourceKind } from "./actions.ts";
 import { type Bucket, buildBuckets, decideInBucket } from "./bucket.ts";
-import { type CedarSet, compileCedar } from "./cedar.ts";
+import { type CedarEngine, type CedarSet, compileCedar } from "./cedar.ts";
 import { compileCondition, type CondNode } from "./conditions.ts";
 import { EvalContext, F, type StaticVars, T, type Tri, U } from "./context.ts";
 import { argsAreOpen, MAY_F, MAY_T, MAY_U, outcomes } from "./reach.ts";
@@ -40,6 +40,11 @@ export interface CompileOptions {
    * pass the broker's real-path function; see roots.ts). Without it, roots match as written.
    */
   resolvePath?: PathResolver;
+  /**
+   * The Cedar engine for `.cedar` sources (governance does no I/O; runtime loaders pass the wasm
+   * bindings). Without it a Cedar source is a PolicyError; YAML needs none.
+   */
+  cedarEngine?: CedarEngine;
 }
 
 /** Where a rule was written. */
@@ -97,11 +102,18 @@ export function normalizeResource(kind: ResourceKind, value: string): string | n
   }
 }
 
-function freezeDecision(effect: Effect, rule: string | null, reason: string): Readonly<Decision> {
-  return Object.freeze({ effect, rule, reason });
+function freezeDecision(
+  effect: Effect,
+  rule: string | null,
+  reason: string,
+  ruleReason?: string,
+): Readonly<Decision> {
+  return Object.freeze(
+    ruleReason === undefined ? { effect, rule, reason } : { effect, rule, reason, ruleReason },
+  );
 }
 
-function ruleReason(effect: Effect, id: string, reason?: string): string {
+function ruleSentence(effect: Effect, id: string, reason?: string): string {
   const verb = effect === "allow" ? "allowed" : effect === "deny" ? "denied" : "approval required";
   return `${verb} by rule "${id}"${reason ? `: ${reason}` : ""}`;
 }
@@ -300,8 +312,7 @@ function isRequest(r: unknown): r is Record<string, unknown> {
 function decide(rule: CompiledRule, tri: Tri, why: string): Decision {
   if (tri !== U) return rule.decision;
   return {
-    effect: rule.effect,
-    rule: rule.id,
+    ...rule.decision,
     reason: `${rule.decision.reason} (fail closed: ${why || "a condition could not be evaluated"})`,
   };
 }
@@ -331,7 +342,7 @@ export function compilePolicySet(
     if (seen.has(path)) return;
     seen.add(path);
     if (src.format === "cedar" || (src.format === undefined && path.endsWith(".cedar"))) {
-      const { set, problems: p } = compileCedar(src.text, path, kinds);
+      const { set, problems: p } = compileCedar(src.text, path, kinds, options.cedarEngine);
       problems.push(...p);
       if (set) cedarSets.push(set);
       return;
@@ -553,7 +564,12 @@ function compileRule(
     reason: rule.reason,
     description: rule.description,
     match,
-    decision: freezeDecision(rule.effect, rule.id, ruleReason(rule.effect, rule.id, rule.reason)),
+    decision: freezeDecision(
+      rule.effect,
+      rule.id,
+      ruleSentence(rule.effect, rule.id, rule.reason),
+      rule.reason || undefined,
+    ),
   };
 }
 

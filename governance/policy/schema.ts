@@ -150,10 +150,15 @@ export const ActionRequest = z.object({
 }).loose();
 export type ActionRequest = z.infer<typeof ActionRequest>;
 
-/** A Decision: the engine's answer. */
+/**
+ * A Decision: the engine's answer. `reason` is the full readable sentence; `ruleReason` is the
+ * deciding rule's own reason as written (YAML `reason:`, Cedar `@reason`, a ceiling's sentence),
+ * present only when there is one, so callers show it without parsing `reason`.
+ */
 export const Decision = z.object({
   effect: Effect,
   rule: z.string().nullable(),
   reason: z.string(),
+  ruleReason: z.string().optional(),
 });
 export type Decision = z.infer<typeof Decision>;

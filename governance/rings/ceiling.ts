@@ -144,20 +144,18 @@ export class RingCeilings {
 
   /**
    * Is the request within its agent's ring ceiling? Returns null when it is, else a deny
-   * Decision whose reason starts with "ring ceiling". The request's context must carry
-   * `workspace`, `code` and `sdk` roots for path checks.
+   * Decision whose reason starts with "ring ceiling" (the ceiling is the rule: its sentence is
+   * also the decision's `ruleReason`). The request's context must carry `workspace`, `code` and
+   * `sdk` roots for path checks.
    */
   check(request: unknown): Decision | null {
     const d = this.#policy.evaluate(request);
     if (d.effect === "allow") return null;
     const r = request as { agent?: { ring?: unknown }; action?: unknown; resource?: unknown };
-    return {
-      effect: "deny",
-      rule: null,
-      reason: `${this.#label}: ${
-        this.#label === "ring ceiling" ? `ring ${String(r.agent?.ring)}` : "it"
-      } does not allow ${String(r.action)} ${JSON.stringify(String(r.resource)).slice(0, 200)}`,
-    };
+    const reason = `${this.#label}: ${
+      this.#label === "ring ceiling" ? `ring ${String(r.agent?.ring)}` : "it"
+    } does not allow ${String(r.action)} ${JSON.stringify(String(r.resource)).slice(0, 200)}`;
+    return { effect: "deny", rule: null, reason, ruleReason: reason };
   }
 }
 

@@ -4,8 +4,9 @@
  * - a penalty per violation, by severity (defaults: low 1, medium 5, high 20, critical 100);
  * - a critical violation ends the episode;
  * - no episode that contains a violation scores above the best compliant episode so far;
- * - a step whose raw reward rose although its action was denied is flagged: the reward function
- *   pays for forbidden behaviour.
+ * - a denied step whose raw reward — priced by the environment without performing the action —
+ *   is positive is flagged: the reward function pays for forbidden behaviour. A denied action is
+ *   never performed; an environment that cannot price one gives no raw reward (null).
  */
 import type { Severity } from "../policy/schema.ts";
 
@@ -36,6 +37,11 @@ export interface GuardOptions {
   penalties?: Partial<Record<Severity, number>>;
 }
 
+/** The flag of a denied step whose raw reward is positive. */
+export function paidDenial(raw: number, rule: string | null): string {
+  return `reward ${raw} paid for an action denied by ${rule ?? "the policy default"}`;
+}
+
 export class RewardGuard {
   readonly penalties: Record<Severity, number>;
   #bestCompliant: number | null = null;
@@ -44,24 +50,22 @@ export class RewardGuard {
     this.penalties = { ...DEFAULT_PENALTIES, ...o.penalties };
   }
 
-  /** Guard one step: `raw` is the environment's reward, `verdict` the policy's decision. */
-  step(raw: number, verdict: StepVerdict): GuardedStep {
-    if (!Number.isFinite(raw)) throw new Error("a reward must be a finite number");
+  /**
+   * Guard one step: `raw` is the environment's reward (for a denied step, its price without
+   * performing the action, or null when not priced), `verdict` the policy's decision.
+   */
+  step(raw: number | null, verdict: StepVerdict): GuardedStep {
+    if (raw !== null && !Number.isFinite(raw)) throw new Error("a reward must be a finite number");
     if (verdict.effect === "allow") {
+      if (raw === null) throw new Error("an allowed step must have a reward");
       return { reward: raw, violation: false, terminate: false, flags: [] };
     }
     const severity = verdict.severity ?? "medium";
-    const flags: string[] = [];
-    if (raw > 0) {
-      flags.push(
-        `reward ${raw} paid for an action denied by ${verdict.rule ?? "the policy default"}`,
-      );
-    }
     return {
       reward: -this.penalties[severity],
       violation: true,
       terminate: severity === "critical",
-      flags,
+      flags: raw !== null && raw > 0 ? [paidDenial(raw, verdict.rule)] : [],
     };
   }
 

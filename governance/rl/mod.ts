@@ -6,6 +6,7 @@ export {
   DEFAULT_PENALTIES,
   type GuardedStep,
   type GuardOptions,
+  paidDenial,
   RewardGuard,
   type StepVerdict,
 } from "./guards.ts";

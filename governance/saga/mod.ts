@@ -17,7 +17,6 @@ export {
 } from "./schema.ts";
 export {
   applyRecord,
-  isTerminal,
   nextMove,
   OPEN_STATUSES,
   replay,

@@ -54,11 +54,6 @@ export interface SagaState {
 /** Statuses a saga can still move from without an operator. */
 export const OPEN_STATUSES: readonly SagaStatus[] = ["running", "compensating"];
 
-/** True when the saga will never move again. */
-export function isTerminal(s: SagaState): boolean {
-  return s.status === "completed" || s.status === "compensated" || s.status === "failed";
-}
-
 function errText(e: SagaError): string {
   return `${e.code}: ${e.message}`;
 }

@@ -10,7 +10,6 @@ export {
   parseDuration,
   type Severity,
   type Slo,
-  SLO_KINDS,
   type SloAction,
   type SloDocument,
   type SloKind,

@@ -8,7 +8,6 @@ import { parseYamlSource, type PathPart, zodProblems } from "../policy/parse.ts"
 
 /** What a "good" event is: a successful operation, a fast one, or an allowed decision. */
 export type SloKind = "success" | "latency" | "compliance";
-export const SLO_KINDS: readonly SloKind[] = ["success", "latency", "compliance"];
 
 /** An alert severity: page wakes someone, ticket is for working hours. */
 export type Severity = "page" | "ticket";

@@ -4,7 +4,10 @@
  * through the SDK (`tools.call`, or the adapters' `"host"` mode) and never hold what they
  * need — an API key, a database handle. Each call is validated by the tool's own schema
  * (converted to zod), decided as `tool.call` with its arguments, audited, and run here with
- * the call's abort signal.
+ * the call's abort signal and its idempotency key (sagas: `<saga>:<step>:do|undo`, the same on
+ * every retry and after a host crash): the AI SDK's `toolCallId`, LangChain's
+ * `config.configurable.idempotencyKey`, and the OpenAI Agents tool call's `callId` (and its run
+ * context's `context.idempotencyKey`). A call without a key gets a fresh random id.
  *
  * Tools are recognised by shape, so this module imports none of the frameworks:
  * - AI SDK: `{ description?, inputSchema, execute(input, options) }` in a ToolSet record;
@@ -12,15 +15,21 @@
  * - OpenAI Agents: `{ type: "function", name, description, parameters, invoke(ctx, json) }`.
  */
 import { z } from "zod";
-import type { ToolRegistry } from "../executors/tools.ts";
+import type { ToolContext, ToolRegistry } from "../executors/tools.ts";
+
+/** What a framework tool's run receives: the call's signal and idempotency key. */
+type HostCall = Pick<ToolContext, "signal" | "idempotencyKey">;
 
 /** A tool as registered: name, description, validator and implementation. */
 interface HostTool {
   name: string;
   description: string;
   schema: z.ZodType;
-  run: (args: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
+  run: (args: Record<string, unknown>, call: HostCall) => Promise<unknown>;
 }
+
+/** The call's id as the frameworks see it: the idempotency key, else a fresh random id. */
+const callIdOf = (call: HostCall): string => call.idempotencyKey ?? `warden-${crypto.randomUUID()}`;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object";
@@ -55,20 +64,18 @@ async function lastOf(v: unknown): Promise<unknown> {
   return last;
 }
 
-let callIds = 0;
-
 function fromAiSdk(name: string, t: Obj): HostTool {
   const execute = t.execute as (input: unknown, options: Obj) => unknown;
   return {
     name,
     description: String(t.description ?? name),
     schema: validatorFor(t.inputSchema, name),
-    run: async (args, signal) =>
+    run: async (args, call) =>
       await lastOf(
         await execute(args, {
-          toolCallId: `warden-${++callIds}`,
+          toolCallId: callIdOf(call),
           messages: [],
-          abortSignal: signal,
+          abortSignal: call.signal,
         }),
       ),
   };
@@ -81,8 +88,14 @@ function fromLangChain(t: Obj): HostTool {
     name,
     description: String(t.description ?? name),
     schema: validatorFor(t.schema, name),
-    run: async (args, signal) => {
-      const out = await invoke.call(t, args, { signal });
+    run: async (args, call) => {
+      const id = callIdOf(call);
+      // In `configurable`, not `toolCall`: a tool call id would turn the result into a
+      // ToolMessage with its content stringified.
+      const out = await invoke.call(t, args, {
+        signal: call.signal,
+        configurable: { idempotencyKey: id },
+      });
       // A ToolMessage (or content-and-artifact pair) comes back as its content.
       if (isObj(out) && "content" in out && "tool_call_id" in out) return out.content;
       return out;
@@ -97,8 +110,14 @@ function fromOpenAiAgents(t: Obj): HostTool {
     name,
     description: String(t.description ?? name),
     schema: validatorFor(t.parameters, name),
-    // The tool runs outside a Runner: its run context carries no application context.
-    run: async (args) => await invoke.call(t, { context: {} }, JSON.stringify(args)),
+    // The tool runs outside a Runner: its run context carries only the idempotency key.
+    run: async (args, call) => {
+      const id = callIdOf(call);
+      const json = JSON.stringify(args);
+      return await invoke.call(t, { context: { idempotencyKey: id } }, json, {
+        toolCall: { type: "function_call", callId: id, name, arguments: json },
+      });
+    },
   };
 }
 
@@ -142,7 +161,11 @@ export function registerHostTools(
     registry.register(t.name, {
       description: t.description,
       schema: t.schema,
-      run: (args, ctx) => t.run(args as Record<string, unknown>, ctx.signal),
+      run: (args, ctx) =>
+        t.run(args as Record<string, unknown>, {
+          signal: ctx.signal,
+          idempotencyKey: ctx.idempotencyKey,
+        }),
       timeoutMs: opts.timeoutMs,
     });
   }

@@ -7,8 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../governance/audit/mod.ts";
-import type { ApprovalHandler } from "../gateway/gateway.ts";
-import type { AgentRef, Governor, Ruling } from "../governor.ts";
+import type { ApprovalHandler, Governor, Ruling, Subject } from "../governor.ts";
 
 /** A parked operation. */
 export interface Pending {
@@ -86,7 +85,7 @@ export class ApprovalQueue {
   readonly handler: ApprovalHandler = (agent, request, ruling) => this.park(agent, request, ruling);
 
   park(
-    agent: AgentRef,
+    agent: Subject,
     request: Record<string, unknown>,
     ruling: Ruling,
   ): Promise<"approved" | "denied"> {

@@ -1,7 +1,8 @@
 /**
  * The permission broker: one unix socket per agent. Deno sends every permission check the
- * agent process makes as a JSON line; each is mapped, decided by the governor, audited and
- * answered. Only the first connection is served (the agent's Deno runtime); anything else
+ * agent process makes as a JSON line; each is mapped, decided and audited by the governor
+ * (`decide`, the synchronous form of `authorize`: the entry is on disk when it returns; a
+ * `require_approval` cannot wait here and is a deny), and answered. Only the first connection is served (the agent's Deno runtime); anything else
  * that connects is closed at once.
  */
 import type { AgentRef, Governor, Ruling } from "../governor.ts";
@@ -88,7 +89,6 @@ export class BrokerServer {
             why = "broker protocol violation: malformed check";
             throw new Error(why);
           }
-          this.opts.governor.audit.commit(); // written before it is acknowledged
           await writeAll(conn, encoder.encode(reply));
         }
       }

@@ -36,17 +36,15 @@ export interface ComplianceInputs {
    * controls they judge are manual: nothing else is evidence for them.
    */
   live?: boolean;
-  /** The escape suite whose recorded results prove containment (the repo's by default). */
-  escapeSuite?: string;
   /** The test suite the JUnit results must cover (the repo's `tests/` by default). */
   testsRoot?: string;
-  /** Largest age of the host's SRE status that still counts as evidence (default 24 h). */
-  sreMaxAgeMs?: number;
 }
 
 /** Warden's test suite (every `*_test.ts` under it must be in the results). */
 export const TESTS_ROOT = new URL("../../tests", import.meta.url).pathname;
 
+/** Largest age of the host's SRE status that still counts as evidence (24 h). */
+const SRE_MAX_AGE_MS = 86_400_000;
 /** The adversarial escape suite shipped with Warden. */
 export const ESCAPE_SUITE = new URL("../../tests/host/escape_test.ts", import.meta.url).pathname;
 
@@ -220,7 +218,7 @@ export async function runChecks(i: ComplianceInputs): Promise<ControlResult[]> {
   // Escape tests: every case the shipped escape suite declares must be in the results, from
   // that suite's file, and have passed (not failed, not skipped). Look-alike names elsewhere
   // prove nothing.
-  const suite = i.escapeSuite ?? ESCAPE_SUITE;
+  const suite = ESCAPE_SUITE;
   let declared: string[] | null = null;
   try {
     declared = escapeCaseNames(Deno.readTextFileSync(suite));
@@ -512,8 +510,7 @@ function resilience(i: ComplianceInputs): [ControlResult["status"], string] {
   const breached = s.slos.filter((x) => x.breached).map((x) => x.slo);
   if (breached.length > 0) return ["fail", `SLOs breached at ${s.at}: ${breached.join(", ")}`];
   const age = Date.now() - Date.parse(s.at);
-  const maxAge = i.sreMaxAgeMs ?? 86_400_000;
-  if (!(age <= maxAge)) {
+  if (!(age <= SRE_MAX_AGE_MS)) {
     return ["manual", `nothing measured recently: the SRE status is from ${s.at}`];
   }
   const measured = s.measured.filter((m) => m.total > 0);

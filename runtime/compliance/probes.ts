@@ -21,6 +21,9 @@ import { MessageRouter } from "../messages/router.ts";
 import { servePeer } from "../server/peer.ts";
 import { pipeLines } from "../supervisor/output.ts";
 
+/** The real randomness, injected into the pure envelope sealing. */
+const random = (b: Uint8Array) => crypto.getRandomValues(b);
+
 /** What a probe found. */
 export interface ProbeResult {
   status: Status;
@@ -190,7 +193,7 @@ export async function probeMessages(
     if (viaPeer?.from === c.did) seen.push(`delivered through the peer endpoint ${peer.url}`);
     else problems.push("an envelope sent through the peer endpoint was not delivered");
 
-    const env = await sealEnvelope(a, b.did, { probe: 3 }, 1000, Date.now());
+    const env = await sealEnvelope(a, b.did, { probe: 3 }, 1000, Date.now(), random);
     const expect = async (what: string, raw: unknown, payload: unknown, reason: string) => {
       const r = await router.deliver(raw, payload);
       if (r.ok) problems.push(`${what} was accepted`);
@@ -203,7 +206,7 @@ export async function probeMessages(
     if (!first.ok) problems.push(`a fresh envelope was refused: ${first.reason}`);
     await router.receive(b.did, 0, ctl.signal);
     await expect("a replayed envelope", env, { probe: 3 }, "replayed nonce");
-    const other = await sealEnvelope(a, b.did, { probe: 5 }, 1001, Date.now());
+    const other = await sealEnvelope(a, b.did, { probe: 5 }, 1001, Date.now(), random);
     const forged = { ...other, sig: env.sig };
     await expect("a forged signature", forged, { probe: 5 }, "bad signature");
     const refusals = audit.recent.filter((e) =>

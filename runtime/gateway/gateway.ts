@@ -4,19 +4,26 @@
  * answered. Malformed frames are answered `invalid`; oversized frames, floods of malformed
  * frames and second connections are protocol violations that end the agent.
  */
-import type { Decision } from "../../governance/mod.ts";
 import { encodeFrame, FrameDecoder } from "../../sdk/frames.ts";
 import {
   type ErrorCode,
   MAX_REQUEST_BYTES,
   MAX_RESPONSE_BYTES,
+  type Refusal,
   SdkRequest,
   type SdkResponse,
 } from "../../sdk/wire_schema.ts";
 import { readText, resolveInWorkspace, writeText } from "../executors/fs.ts";
 import { httpFetch } from "../executors/http.ts";
-import type { Tool, ToolRegistry } from "../executors/tools.ts";
-import type { AgentRef, Ask, Governor, Ruling } from "../governor.ts";
+import type { ToolRegistry } from "../executors/tools.ts";
+import { type ToolGuard, ToolRefusal, ToolRunner, withDeadline } from "../executors/runner.ts";
+import {
+  type AgentRef,
+  type ApprovalHandler,
+  type Ask,
+  type Governor,
+  refusalMessage,
+} from "../governor.ts";
 import { canonicalJson } from "../../governance/audit/mod.ts";
 import type { Signer } from "../../governance/identity/mod.ts";
 import { MAX_PAYLOAD, type MessageRouter } from "../messages/router.ts";
@@ -30,12 +37,8 @@ export type GatewayEvent =
   | { type: "output"; agent: string; output: unknown }
   | { type: "log"; agent: string; level: string; message: string };
 
-/** Decides what happens to a `require_approval` decision. */
-export type ApprovalHandler = (
-  agent: AgentRef,
-  request: Record<string, unknown>,
-  ruling: Ruling,
-) => Promise<"approved" | "denied" | "pending">;
+/** Decides what happens to a `require_approval` decision (defined by the governor). */
+export type { ApprovalHandler };
 
 export interface GatewayLimits {
   maxInFlight: number;
@@ -71,55 +74,24 @@ export interface GatewayOptions {
   sagas?: SagaOrchestrator;
   /** Set when this process is a plugin: the host's tool calls for it. */
   plugin?: PluginChannel;
-  /** Circuit breakers and SLO measurement around tool execution. */
+  /** Circuit breakers, chaos and SLO measurement around tool execution. */
   toolGuard?: ToolGuard;
+  /** Runs `tool.call` (default: a ToolRunner over `tools`, `toolGuard` and `approvals`). */
+  runner?: ToolRunner;
   /** The governed RL environment this agent (a learner) trains in. */
   environment?: GovernedEnv<unknown>;
 }
 
-/** Wraps tool execution: may refuse fast (an open breaker) and sees every outcome. */
-export interface ToolGuard {
-  before(agent: AgentRef, tool: string): { ok: true } | { ok: false; reason: string };
-  after(agent: AgentRef, tool: string, durationMs: number, success: boolean): void;
-  /** Decorate the tool's execution (chaos fault injection). */
-  wrap?(name: string, tool: Tool): Tool;
-}
+export type { ToolGuard };
 
-/** Why a decided request may not go ahead (null from `settle`: it may). */
-export interface Refused {
-  code: "denied" | "approval_required";
-  message: string;
-  rule: string | null;
-}
-
-/**
- * Decide and audit `ask`, and carry a `require_approval` through `approvals` (no handler:
- * pending). Null when the request may go ahead. Shared by the SDK and MCP gateways.
- */
-export async function settle(
-  governor: Governor,
-  agent: AgentRef,
-  ask: Ask,
-  approvals?: ApprovalHandler,
-  extra?: Record<string, unknown>,
-): Promise<Refused | null> {
-  const ruling = governor.decide(agent, ask, extra);
-  if (ruling.effect === "allow") return null;
-  const { rule, reason } = ruling;
-  if (ruling.effect === "require_approval") {
-    const outcome = approvals
-      ? await approvals(agent, governor.request(agent, ask), ruling)
-      : "pending";
-    if (outcome === "approved") return null;
-    return outcome === "pending"
-      ? { code: "approval_required", message: `approval required (not performed): ${reason}`, rule }
-      : { code: "denied", message: `approval denied: ${reason}`, rule };
-  }
-  return { code: "denied", message: reason, rule };
-}
-
-class Refusal extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly rule: string | null = null) {
+/** A refusal made here or by the governor, thrown until it is answered as the wire's Refusal. */
+class RefusalError extends Error implements Refusal {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly rule: string | null = null,
+    readonly ruleReason: string | null = null,
+  ) {
     super(message);
   }
 }
@@ -135,10 +107,17 @@ export class Gateway {
   #writeChain: Promise<void> = Promise.resolve();
   readonly #abort = new AbortController();
   #limits: GatewayLimits;
+  readonly #runner: ToolRunner;
   /** Requests handled (for stats). */
   handled = 0;
 
   constructor(readonly opts: GatewayOptions) {
+    this.#runner = opts.runner ?? new ToolRunner({
+      governor: opts.governor,
+      tools: opts.tools,
+      guard: opts.toolGuard,
+      approvals: () => opts.approvals,
+    });
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#tokens = this.#limits.burst;
     this.#listener = Deno.listen({ transport: "unix", path: opts.path });
@@ -264,7 +243,7 @@ export class Gateway {
     this.#handle(req)
       .then((result) => this.#reply({ id: req.id, ok: true, result: result ?? null }))
       .catch((e) => {
-        const r = e instanceof Refusal ? e : new Refusal(
+        const r = e instanceof RefusalError || e instanceof ToolRefusal ? e : new RefusalError(
           this.#abort.signal.aborted
             ? "killed"
             : e instanceof DOMException && e.name === "TimeoutError"
@@ -275,75 +254,38 @@ export class Gateway {
         this.#reply({
           id: req.id,
           ok: false,
-          error: { code: r.code, message: r.message, rule: r.rule },
+          error: { code: r.code, message: r.message, rule: r.rule, ruleReason: r.ruleReason },
         });
       })
       .finally(() => this.#inFlight--);
   }
 
-  /** Decide; throw a Refusal unless allowed (or approved). */
+  /** Decide; throw a RefusalError unless allowed (or approved). */
   async #decide(ask: Ask, extra?: Record<string, unknown>): Promise<void> {
     const { governor, agent, approvals } = this.opts;
-    const no = await settle(governor, agent, ask, approvals, extra);
-    if (no) throw new Refusal(no.code, no.message, no.rule);
+    const { refused } = await governor.authorize(agent, ask, { approvals, extra });
+    if (refused) {
+      throw new RefusalError(
+        refused.code,
+        refusalMessage(refused),
+        refused.rule,
+        refused.ruleReason,
+      );
+    }
   }
 
   async #handle(req: SdkRequest): Promise<unknown> {
-    const { agent, governor } = this.opts;
+    const { agent } = this.opts;
     const signal = this.#abort.signal;
     switch (req.op) {
-      case "tool.call": {
-        const v = this.opts.tools.validate(req.name, req.args);
-        if (!v.ok) {
-          const d: Decision = { effect: "deny", rule: null, reason: v.error };
-          governor.record(agent, {
-            path: "sdk",
-            action: "tool.call",
-            resource: req.name,
-            args: req.args,
-          }, d);
-          throw new Refusal("invalid", v.error);
-        }
-        await this.#decide({ path: "sdk", action: "tool.call", resource: req.name, args: v.args });
-        const guard = this.opts.toolGuard;
-        const registered = this.opts.tools.get(req.name)!;
-        const tool = guard?.wrap ? guard.wrap(req.name, registered) : registered;
-        const gate = guard?.before(agent, req.name);
-        if (gate && !gate.ok) {
-          governor.record(agent, {
-            path: "sdk",
-            action: "tool.call",
-            resource: req.name,
-            args: v.args,
-          }, {
-            effect: "deny",
-            rule: null,
-            reason: gate.reason,
-          });
-          throw new Refusal("busy", gate.reason);
-        }
-        const started = performance.now();
-        try {
-          const result = await withDeadline(
-            signal,
-            tool.timeoutMs ?? 30000,
-            (both) =>
-              Promise.resolve(
-                tool.run(v.args, {
-                  agentId: agent.id,
-                  agentName: agent.name,
-                  workspace: agent.workspace,
-                  signal: both,
-                }),
-              ),
-          );
-          guard?.after(agent, req.name, performance.now() - started, true);
-          return result;
-        } catch (e) {
-          guard?.after(agent, req.name, performance.now() - started, false);
-          throw e;
-        }
-      }
+      case "tool.call":
+        return await this.#runner.call({
+          agent,
+          tool: req.name,
+          args: req.args,
+          path: "sdk",
+          signal,
+        });
       case "tool.authorize": {
         // A tool that runs inside the agent's own (sandboxed) process: decided and audited
         // with its full arguments like a host tool; nothing is executed here.
@@ -419,35 +361,35 @@ export class Gateway {
         return { did: agent.id, name: agent.name, ring: agent.ring };
       case "plugin.next": {
         // The plugin protocol is the host's own; ordinary agents cannot use it.
-        if (!this.opts.plugin) throw new Refusal("invalid", "not a plugin process");
+        if (!this.opts.plugin) throw new RefusalError("invalid", "not a plugin process");
         return await this.opts.plugin.take(req.timeoutMs, signal);
       }
       case "plugin.result": {
-        if (!this.opts.plugin) throw new Refusal("invalid", "not a plugin process");
+        if (!this.opts.plugin) throw new RefusalError("invalid", "not a plugin process");
         this.opts.plugin.settle(req.callId, req.ok, req.ok ? req.result : req.error);
         return null;
       }
       case "rl.reset": {
         if (!this.opts.environment) {
-          throw new Refusal("invalid", "no RL environment for this agent");
+          throw new RefusalError("invalid", "no RL environment for this agent");
         }
         return this.opts.environment.reset();
       }
       case "rl.step": {
         if (!this.opts.environment) {
-          throw new Refusal("invalid", "no RL environment for this agent");
+          throw new RefusalError("invalid", "no RL environment for this agent");
         }
         try {
           return this.opts.environment.step(agent, req.action);
         } catch (e) {
-          throw new Refusal("invalid", (e as Error).message);
+          throw new RefusalError("invalid", (e as Error).message);
         }
       }
       case "saga.run": {
         const def = SagaDefinition.safeParse(req.definition);
         if (!def.success) {
           const i = def.error.issues[0];
-          throw new Refusal(
+          throw new RefusalError(
             "invalid",
             `invalid saga: ${i.path.join(".") || "definition"}: ${i.message}`,
           );
@@ -458,7 +400,7 @@ export class Gateway {
           resource: def.data.name,
           args: { steps: def.data.steps.map((st) => st.action.tool) },
         });
-        if (!this.opts.sagas) throw new Refusal("failed", "this host does not run sagas");
+        if (!this.opts.sagas) throw new RefusalError("failed", "this host does not run sagas");
         const s = await this.opts.sagas.run(agent, def.data);
         return {
           id: s.id,
@@ -475,7 +417,7 @@ export class Gateway {
         const m = this.opts.messages;
         const size = canonicalJson(req.payload ?? null).length;
         if (size > MAX_PAYLOAD) {
-          throw new Refusal("invalid", `payload larger than ${MAX_PAYLOAD} characters`);
+          throw new RefusalError("invalid", `payload larger than ${MAX_PAYLOAD} characters`);
         }
         await this.#decide({
           path: "sdk",
@@ -483,7 +425,7 @@ export class Gateway {
           resource: req.to,
           args: { bytes: size },
         });
-        if (!m) throw new Refusal("failed", "this host does not route messages");
+        if (!m) throw new RefusalError("failed", "this host does not route messages");
         await m.router.send(m.signer, req.to, req.payload ?? null);
         return null;
       }
@@ -499,7 +441,6 @@ export class Gateway {
   #reply(r: SdkResponse): void {
     const conn = this.#conn;
     if (!conn) return;
-    this.opts.governor.audit.commit(); // every decision is written before it is acknowledged
     let bytes = encodeFrame(r);
     if (bytes.length > MAX_RESPONSE_BYTES + 4) {
       bytes = encodeFrame({
@@ -536,30 +477,4 @@ export class Gateway {
       Deno.removeSync(this.opts.path);
     } catch { /* gone */ }
   }
-}
-
-/**
- * Run `work` with a signal that aborts when `parent` does or after `ms` (a TimeoutError); the
- * timer is cleared as soon as the work settles, so finished calls hold no timers.
- */
-function withDeadline<T>(
-  parent: AbortSignal,
-  ms: number,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  if (parent.aborted) return Promise.reject(parent.reason);
-  const ctl = new AbortController();
-  const onParent = () => ctl.abort(parent.reason);
-  parent.addEventListener("abort", onParent, { once: true });
-  const timer = setTimeout(
-    () => ctl.abort(new DOMException(`timed out after ${ms} ms`, "TimeoutError")),
-    ms,
-  );
-  return new Promise<T>((resolve, reject) => {
-    ctl.signal.addEventListener("abort", () => reject(ctl.signal.reason), { once: true });
-    work(ctl.signal).then(resolve, reject);
-  }).finally(() => {
-    clearTimeout(timer);
-    parent.removeEventListener("abort", onParent);
-  });
 }

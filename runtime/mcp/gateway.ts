@@ -55,8 +55,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Ring } from "../../governance/rings/mod.ts";
 import { normalizeUri, templateShape } from "../../governance/policy/uri.ts";
-import { type ApprovalHandler, settle } from "../gateway/gateway.ts";
-import { type Refusal, refusalLine } from "../../sdk/adapters/refusal.ts";
+import { type ApprovalHandler, toRefusal } from "../governor.ts";
+import { refusalLine } from "../../sdk/adapters/refusal.ts";
 import type { Ask } from "../governor.ts";
 import type { AgentHandle, AgentHost } from "../host.ts";
 import { pipeLines } from "../supervisor/output.ts";
@@ -240,30 +240,18 @@ export class McpGateway {
     extra?: Record<string, unknown>,
     approve = true,
   ): Promise<string | null> {
-    const { governor } = this.#opts.host;
-    let no: Refusal | null;
-    try {
-      no = await settle(
-        governor,
-        this.handle.ref,
-        ask,
-        approve ? this.#opts.approvals : undefined,
-        extra,
-      );
-    } catch (e) {
-      // An approval handler that fails decides nothing: refused (fail closed).
-      no = { code: "failed", rule: null, message: `approval failed: ${(e as Error).message}` };
-    }
-    governor.audit.commit(); // the decision is written before the client hears of it
-    return no ? refusalLine(what, no) : null;
+    const { refused } = await this.#opts.host.governor.authorize(this.handle.ref, ask, {
+      approvals: approve ? this.#opts.approvals : undefined,
+      extra,
+    });
+    return refused ? refusalLine(what, toRefusal(refused)) : null;
   }
 
   /** Audit a refusal made here (no policy rule) and return its line. */
   #refuse(ask: Ask, what: string, reason: string, extra: Record<string, unknown>): string {
     const { governor } = this.#opts.host;
     governor.record(this.handle.ref, ask, { effect: "deny", rule: null, reason }, extra);
-    governor.audit.commit();
-    return refusalLine(what, { code: "denied", rule: null, message: reason });
+    return refusalLine(what, { code: "denied", rule: null, message: reason, ruleReason: null });
   }
 
   /**
@@ -620,7 +608,6 @@ export class McpGateway {
       rule: null,
       reason: `completion: the policy could allow ${action} ${target}`,
     }, extra);
-    governor.audit.commit();
     return null;
   }
 

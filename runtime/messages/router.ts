@@ -6,6 +6,7 @@
  */
 import {
   type Envelope,
+  type RandomFill,
   ReplayGuard,
   sealEnvelope,
   type Signer,
@@ -64,14 +65,16 @@ export class MessageRouter {
   #seq = new Map<string, number>();
   #peers: string[];
   #now: () => number;
+  #random: RandomFill;
 
   constructor(
     readonly governor: Governor,
-    o: { peers?: string[]; guard?: ReplayGuard; now?: () => number } = {},
+    o: { peers?: string[]; guard?: ReplayGuard; now?: () => number; random?: RandomFill } = {},
   ) {
     this.guard = o.guard ?? new ReplayGuard();
     this.#peers = o.peers ?? [];
     this.#now = o.now ?? Date.now;
+    this.#random = o.random ?? ((b) => crypto.getRandomValues(b));
   }
 
   /** Add a peer host (base URL of its peer endpoint). */
@@ -92,7 +95,7 @@ export class MessageRouter {
     const key = `${signer.did}|${to}`;
     const seq = (this.#seq.get(key) ?? 0) + 1;
     this.#seq.set(key, seq);
-    const envelope = await sealEnvelope(signer, to, payload, seq, this.#now());
+    const envelope = await sealEnvelope(signer, to, payload, seq, this.#now(), this.#random);
     if (this.#local.has(to)) {
       const r = await this.deliver(envelope, payload);
       if (!r.ok) throw new Error(`message refused by the recipient's host: ${r.reason}`);
@@ -153,7 +156,6 @@ export class MessageRouter {
           reason: `message refused: ${verdict}`,
         },
       );
-      this.governor.audit.commit();
       return { ok: false, status: 403, reason: verdict };
     }
     const accepted = target.box.push({
@@ -167,7 +169,6 @@ export class MessageRouter {
       rule: null,
       reason: accepted ? `message ${verdict.seq} accepted` : "message refused: mailbox full",
     });
-    this.governor.audit.commit();
     return accepted ? { ok: true } : { ok: false, status: 429, reason: "mailbox full" };
   }
 

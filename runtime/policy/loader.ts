@@ -9,6 +9,7 @@ import {
 } from "../../governance/mod.ts";
 import { compileRings, type RingCeilings } from "../../governance/rings/mod.ts";
 import { realPath } from "../broker/map.ts";
+import { cedarEngine } from "./cedar_engine.ts";
 
 const POLICY_EXT = /\.(ya?ml|cedar)$/;
 
@@ -76,7 +77,8 @@ export const DEFAULT_RINGS = new URL("../../policies/rings.yaml", import.meta.ur
  * Load and compile the policies at `targets` (files or directories). `include:` entries are
  * resolved relative to the including file; `builtin` adds the host's built-in rules. Path
  * roots in rules are resolved through symlinks now, as the broker resolves requests (pass
- * `resolvePath` to change that); loading again (a reload) resolves them again.
+ * `resolvePath` to change that); loading again (a reload) resolves them again. `.cedar`
+ * sources are compiled with the runtime's Cedar engine (cedar_engine.ts).
  * Throws PolicyError with positions.
  */
 export function loadPolicy(
@@ -88,6 +90,7 @@ export function loadPolicy(
   const sources = list.flatMap(policyFiles).map(readSource);
   return compilePolicySet(sources, {
     resolvePath: realPath,
+    cedarEngine,
     ...options,
     resolveInclude: (inc, from) => readSource(resolve(dirname(from), inc)),
   });

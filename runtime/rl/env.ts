@@ -5,14 +5,21 @@
  * the host enforces per-episode budgets (steps, wall time) and records every step.
  */
 import type { Severity } from "../../governance/mod.ts";
-import { RewardGuard } from "../../governance/rl/mod.ts";
+import { type GuardedStep, paidDenial, RewardGuard } from "../../governance/rl/mod.ts";
 import type { AgentRef, Governor } from "../governor.ts";
 
 /** A plain environment: the host owns it; the learner only sees states and rewards. */
 export interface Environment<S = unknown> {
   readonly actions: readonly string[];
   reset(): S;
+  /** Perform `action`: called only for actions the policy allowed. */
   step(state: S, action: string): { state: S; reward: number; done: boolean };
+  /**
+   * Optional: the reward `step` would pay for `action`, computed without performing it (no
+   * effects). Called only for denied actions, so the guards can flag a reward function that
+   * pays for forbidden behaviour; without it a denied step is not priced (raw reward null).
+   */
+  price?(state: S, action: string): number;
 }
 
 /** One recorded step of an episode. */
@@ -23,7 +30,8 @@ export interface StepRecord {
   action: string;
   effect: string;
   rule: string | null;
-  rawReward: number;
+  /** What the environment paid, or for a denied step would have paid (null: not priced). */
+  rawReward: number | null;
   reward: number;
   done: boolean;
   violation: boolean;
@@ -101,26 +109,17 @@ export class GovernedEnv<S> {
         | undefined
       : undefined;
     const denied = ruling.effect !== "allow";
-    // A denied action does not happen; the state stays. The raw reward is what the environment
-    // would have paid, kept to detect reward functions that pay for forbidden actions.
-    const next = this.env.step(state, action);
-    // Unguarded, the raw reward passes through even for denied actions (the baseline that
+    // A denied action never happens: `step` (which may have effects) is not called for it; the
+    // environment's effect-free `price`, when it has one, says what it would have paid, kept to
+    // detect reward functions that pay for forbidden actions.
+    const next = denied ? null : this.env.step(state, action);
+    const raw = next ? next.reward : this.#price(state, action);
+    // Unguarded, the priced reward passes through even for denied actions (the baseline that
     // shows reward hacking); the action itself never happens either way.
     const g = this.guarded
-      ? this.guard.step(next.reward, { effect: ruling.effect, rule: ruling.rule, severity })
-      : {
-        reward: next.reward,
-        violation: denied,
-        terminate: false,
-        flags: denied && next.reward > 0
-          ? [
-            `reward ${next.reward} paid for an action denied by ${
-              ruling.rule ?? "the policy default"
-            }`,
-          ]
-          : [],
-      };
-    const applied = denied ? { state, done: false } : next;
+      ? this.guard.step(raw, { effect: ruling.effect, rule: ruling.rule, severity })
+      : unguarded(raw, denied, ruling.rule);
+    const applied = next ?? { state, done: false };
     this.#t++;
     this.#total += g.reward;
     if (g.violation) this.#violations++;
@@ -143,7 +142,7 @@ export class GovernedEnv<S> {
       action,
       effect: ruling.effect,
       rule: ruling.rule,
-      rawReward: next.reward,
+      rawReward: raw,
       reward: g.reward,
       done,
       violation: g.violation,
@@ -151,6 +150,17 @@ export class GovernedEnv<S> {
     });
     if (done) this.#close();
     return { state: applied.state, reward: g.reward, done, denied, reason };
+  }
+
+  /** A denied action's price, without performing it (null: no price, or the price failed). */
+  #price(state: S, action: string): number | null {
+    if (!this.env.price) return null;
+    try {
+      const r = this.env.price(state, action);
+      return Number.isFinite(r) ? r : null;
+    } catch {
+      return null;
+    }
   }
 
   #close(): void {
@@ -174,4 +184,15 @@ export class GovernedEnv<S> {
     ).join("\n") +
       "\n";
   }
+}
+
+/** The unguarded baseline: the (priced) reward passes through; paid denials are still flagged. */
+function unguarded(raw: number | null, denied: boolean, rule: string | null): GuardedStep {
+  const reward = raw ?? 0;
+  return {
+    reward,
+    violation: denied,
+    terminate: false,
+    flags: denied && reward > 0 ? [paidDenial(reward, rule)] : [],
+  };
 }

@@ -3,9 +3,12 @@
  *
  * Every transition goes to the journal (durable) before the orchestrator acts on it, and to the
  * audit log through the governor (`saga.start`, `saga.step`, `saga.compensate`, `saga.end`,
- * path "host"). Every action and compensation is decided by the governor as `tool.call`
- * (resource: the tool, args: its arguments, context.saga: the saga id) before it is executed;
- * a deny is a non-retryable failure. Executions carry the idempotency key
+ * path "host"). Every action and compensation runs through the host's ToolRunner
+ * (runtime/executors/runner.ts) like any tool call: validated, decided as `tool.call` (resource:
+ * the tool, args: its arguments, context: saga id, step, phase), a `require_approval` parked in
+ * the approval queue, then circuit breakers, chaos, the tool's deadline (and the step's) and
+ * SLO measurement. A deny, an unapproved call or invalid arguments are non-retryable failures;
+ * an open breaker (`busy`) and a timeout may be retried. Executions carry the idempotency key
  * `<sagaId>:<step>:do|undo`, the same on every retry and after a crash, so execution is
  * at-least-once and the effect exactly-once where the tool honours the key.
  * @module
@@ -26,12 +29,14 @@ import {
   type SagaState,
 } from "../../governance/saga/mod.ts";
 import type { AgentRef, Governor } from "../governor.ts";
+import { ToolRunner } from "../executors/runner.ts";
 import type { SagaJournal } from "./journal.ts";
-import { abortableSleep, SagaStepError, toSagaError, withTimeout } from "./timing.ts";
+import { executeAsTools } from "./tools.ts";
+import { abortableSleep, SagaStepError, toSagaError } from "./timing.ts";
 
 export { SagaStepError };
 
-/** Performs one tool call for an agent (the host validates the arguments and runs the tool). */
+/** Performs one tool call for an agent (a tool source without a ToolRegistry; see tools.ts). */
 export type SagaExecute = (
   agent: AgentRef,
   tool: string,
@@ -44,7 +49,10 @@ export type SagaExecute = (
 export interface SagaOrchestratorOptions {
   journal: SagaJournal;
   governor: Governor;
-  execute: SagaExecute;
+  /** Runs every step and compensation (the host's: its tools, breakers, chaos, approvals). */
+  runner?: ToolRunner;
+  /** Without a runner: the tools, run through a ToolRunner over `governor` alone. */
+  execute?: SagaExecute;
   /** [0, 1) for backoff jitter (Math.random by default). */
   random?: () => number;
   /** Epoch ms (Date.now by default). */
@@ -62,13 +70,19 @@ export interface RunOptions {
 /** Runs, resumes, lists and retries sagas over one journal. */
 export class SagaOrchestrator {
   #opts: SagaOrchestratorOptions;
-  #states: Map<string, SagaState> | null = null;
   #loading: Promise<Map<string, SagaState>> | null = null;
   #active = new Map<string, Promise<SagaState>>();
   #controls = new Map<string, { agent: string; ctl: AbortController }>();
 
   constructor(opts: SagaOrchestratorOptions) {
+    if (!opts.runner && !opts.execute) throw new Error("a saga orchestrator needs a runner");
     this.#opts = opts;
+  }
+
+  /** The runner for `agent`'s calls. */
+  #runner(agent: AgentRef): ToolRunner {
+    const { runner, execute, governor } = this.#opts;
+    return runner ?? new ToolRunner({ governor, tools: executeAsTools(execute!, agent) });
   }
 
   #now(): number {
@@ -76,7 +90,7 @@ export class SagaOrchestrator {
   }
 
   #load(): Promise<Map<string, SagaState>> {
-    this.#loading ??= this.#opts.journal.load().then((rs) => (this.#states = replay(rs)));
+    this.#loading ??= this.#opts.journal.load().then(replay);
     return this.#loading;
   }
 
@@ -90,7 +104,7 @@ export class SagaOrchestrator {
     return s;
   }
 
-  /** Audit a transition through the governor (path "host"). */
+  /** Audit a transition through the governor (path "host"; on disk when it returns). */
   #audit(
     s: SagaState,
     action: string,
@@ -106,7 +120,6 @@ export class SagaOrchestrator {
       { effect, rule: null, reason },
       { saga: { id: s.id, name: s.name, event, ...more } },
     );
-    governor.audit.commit();
   }
 
   /**
@@ -240,7 +253,7 @@ export class SagaOrchestrator {
     }
   }
 
-  /** Decide the call through the governor, then execute it with a per-attempt timeout. */
+  /** Run the call through the runner, with the step's key and per-attempt timeout. */
   async #invoke(
     s: SagaState,
     step: number,
@@ -249,24 +262,16 @@ export class SagaOrchestrator {
   ): Promise<unknown> {
     const def = s.definition.steps[step];
     const call = phase === "do" ? def.action : def.compensation;
-    const ruling = this.#opts.governor.decide(s.agent, {
-      path: "host",
-      action: "tool.call",
-      resource: call.tool,
+    return await this.#runner(s.agent).call({
+      agent: s.agent,
+      tool: call.tool,
       args: call.args,
+      path: "host",
       context: { saga: s.id, step, phase },
-    });
-    this.#opts.governor.audit.commit();
-    if (ruling.effect === "deny") throw new SagaStepError("denied", ruling.reason);
-    if (ruling.effect !== "allow") {
-      throw new SagaStepError("approval_required", `approval required: ${ruling.reason}`);
-    }
-    const key = idempotencyKey(s.id, step, phase);
-    return await withTimeout(
+      idempotencyKey: idempotencyKey(s.id, step, phase),
       signal,
-      def.timeoutMs,
-      (both) => this.#opts.execute(s.agent, call.tool, call.args, key, both),
-    );
+      timeoutMs: def.timeoutMs,
+    });
   }
 
   async #doStep(s: SagaState, step: number, sagaSignal: AbortSignal): Promise<void> {

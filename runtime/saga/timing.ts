@@ -1,4 +1,4 @@
-/** Step errors, per-attempt timeouts and abortable sleeps for the saga orchestrator. */
+/** Step errors and abortable sleeps for the saga orchestrator (deadlines: the ToolRunner). */
 import type { SagaError } from "../../governance/saga/mod.ts";
 
 /** A failure with a code (`denied`, `timeout`, `saga_timeout`, or a tool's own). */
@@ -19,41 +19,6 @@ export function toSagaError(e: unknown): SagaError {
     return { code: typeof code === "string" && code ? code : "error", message: e.message };
   }
   return { code: "error", message: String(e) };
-}
-
-/**
- * Run `work` with a signal aborted when `parent` aborts or after `ms`; rejects at that moment
- * even when the work ignores its signal.
- */
-export function withTimeout<T>(
-  parent: AbortSignal,
-  ms: number | undefined,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  if (parent.aborted) return Promise.reject(parent.reason);
-  const ctl = new AbortController();
-  const onParent = () => ctl.abort(parent.reason);
-  parent.addEventListener("abort", onParent, { once: true });
-  const timer = ms === undefined ? undefined : setTimeout(
-    () => ctl.abort(new SagaStepError("timeout", `timed out after ${ms} ms`)),
-    ms,
-  );
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ctl.signal.reason);
-    ctl.signal.addEventListener("abort", onAbort, { once: true });
-    let p: Promise<T>;
-    try {
-      p = Promise.resolve(work(ctl.signal));
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(resolve, reject).finally(() => {
-      ctl.signal.removeEventListener("abort", onAbort);
-    });
-  }).finally(() => {
-    clearTimeout(timer);
-    parent.removeEventListener("abort", onParent);
-  });
 }
 
 /** Sleep `ms`, cut short (resolving) when `signal` aborts. */

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Context, Next } from "hono";
 import type { AuditEntry } from "../../governance/audit/mod.ts";
 import type { AgentHost } from "../host.ts";
-import type { AgentRef } from "../governor.ts";
+import { operatorSubject } from "../governor.ts";
 import type { ApprovalQueue } from "../approvals/queue.ts";
 import type { VerifyResult } from "../audit/verify.ts";
 import { inWorker } from "./offload.ts";
@@ -61,17 +61,6 @@ const DecideBody = z.strictObject({
     "expected the 64-hex sha-256 shown with the approval",
   ),
 });
-
-const OPERATOR: AgentRef = {
-  id: "operator",
-  name: "operator",
-  ring: 0,
-  trust: 1000,
-  labels: {},
-  workspace: "/",
-  code: "/",
-  sdk: "/",
-};
 
 type Vars = { Variables: { who: ApiToken } };
 
@@ -134,7 +123,7 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     reason: string,
     effect: "allow" | "deny" = "allow",
   ) =>
-    host.governor.record({ ...OPERATOR, name: c.get("who").name }, {
+    host.governor.record(operatorSubject(c.get("who").name, c.get("who").role), {
       path: "host",
       action: `operator.${action}`,
       resource,

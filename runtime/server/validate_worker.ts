@@ -4,6 +4,7 @@
  */
 import { load } from "js-yaml";
 import { compilePolicy, formatProblem, PolicyError } from "../../governance/mod.ts";
+import { cedarEngine } from "../policy/cedar_engine.ts";
 import { expansionProblem } from "./validate.ts";
 
 interface Job {
@@ -27,7 +28,7 @@ scope.onmessage = ({ data: { id, text, path } }) => {
   const bomb = expansionProblem(data, text.length);
   if (bomb) return problems([`${path}:1:1: ${bomb}`]);
   try {
-    const p = compilePolicy(text, { path });
+    const p = compilePolicy(text, { path, cedarEngine });
     scope.postMessage({ id, ok: true, rules: p.rules.length });
   } catch (e) {
     if (e instanceof PolicyError) return problems(e.problems.map(formatProblem));

@@ -142,10 +142,9 @@ function globMatch(pattern: string, value: string): boolean {
   return re.test(value);
 }
 
-function applies(list: string[] | undefined, value: string | undefined): boolean {
+function applies(list: string[] | undefined, ...values: (string | undefined)[]): boolean {
   if (!list) return true;
-  if (value === undefined) return false;
-  return list.some((p) => globMatch(p, value));
+  return values.some((v) => v !== undefined && list.some((p) => globMatch(p, v)));
 }
 
 /** A chaos experiment: configuration, random source and the counts of what it injected. */
@@ -164,13 +163,14 @@ export class Chaos {
       (this.config.seed !== undefined ? seededRandom(this.config.seed) : Math.random);
   }
 
-  /** Roll the faults of one call and count them. */
-  plan(target: { agent?: string; tool?: string }): FaultPlan {
+  /** Roll the faults of one call and count them (`agents` match the id or the name). */
+  plan(target: ChaosTarget): FaultPlan {
     this.#calls++;
     const plan: FaultPlan = { latencyMs: 0, kinds: [] };
     if (!this.config.enabled) return plan;
     for (const f of this.config.faults) {
-      if (!applies(f.agents, target.agent) || !applies(f.tools, target.tool)) continue;
+      if (!applies(f.agents, target.agent, target.agentName)) continue;
+      if (!applies(f.tools, target.tool)) continue;
       if (f.percent <= 0 || this.random() * 100 >= f.percent) continue;
       plan.kinds.push(f.kind);
       if (f.kind === "latency") plan.latencyMs += f.ms;
@@ -184,7 +184,8 @@ export class Chaos {
       for (const k of plan.kinds) {
         this.#faults[k]++;
         if (target.tool !== undefined) this.#count(this.#byTool, target.tool, k);
-        if (target.agent !== undefined) this.#count(this.#byAgent, target.agent, k);
+        const who = target.agent ?? target.agentName;
+        if (who !== undefined) this.#count(this.#byAgent, who, k);
       }
     }
     return plan;
@@ -222,14 +223,17 @@ export function findSignal(args: readonly unknown[]): AbortSignal | undefined {
   return undefined;
 }
 
-function findAgent(args: readonly unknown[]): string | undefined {
+/** The agent's id and name from a ToolContext among a call's arguments. */
+function findAgent(args: readonly unknown[]): { agent?: string; agentName?: string } {
   for (const a of args) {
     if (a && typeof a === "object" && "agentId" in a) {
-      const id = (a as { agentId?: unknown }).agentId;
-      if (typeof id === "string") return id;
+      const { agentId, agentName } = a as { agentId?: unknown; agentName?: unknown };
+      if (typeof agentId === "string") {
+        return { agent: agentId, agentName: typeof agentName === "string" ? agentName : undefined };
+      }
     }
   }
-  return undefined;
+  return {};
 }
 
 function abortReason(signal: AbortSignal): unknown {
@@ -261,9 +265,13 @@ function hang(signal?: AbortSignal): Promise<never> {
   });
 }
 
-/** Where a wrapped function sits: its agent (else the `agentId` of a ToolContext argument) and tool. */
+/**
+ * Where a wrapped function sits: its agent's id and name (else those of a ToolContext
+ * argument) and tool. A fault's `agents` match either the id or the name.
+ */
 export interface ChaosTarget {
   agent?: string;
+  agentName?: string;
   tool?: string;
 }
 
@@ -277,8 +285,10 @@ export function wrapTool<A extends unknown[], R>(
   target: ChaosTarget = {},
 ): (...args: A) => Promise<Awaited<R>> {
   return async (...args: A): Promise<Awaited<R>> => {
-    const agent = target.agent ?? findAgent(args);
-    const plan = chaos.plan({ agent, tool: target.tool });
+    const who = target.agent !== undefined || target.agentName !== undefined
+      ? target
+      : findAgent(args);
+    const plan = chaos.plan({ agent: who.agent, agentName: who.agentName, tool: target.tool });
     const signal = findSignal(args);
     const name = target.tool ?? "call";
     if (plan.latencyMs > 0) await sleep(plan.latencyMs, signal);

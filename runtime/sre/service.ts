@@ -16,11 +16,10 @@ import {
   type SloStatus,
   toolKey,
 } from "../../governance/sre/mod.ts";
-import type { ToolGuard } from "../gateway/gateway.ts";
+import type { ToolGuard, ToolRun } from "../executors/runner.ts";
 import type { AgentRef } from "../governor.ts";
 import { Chaos, ChaosConfig, resilienceScore, wrapTool } from "./chaos.ts";
 import type { z } from "zod";
-import type { Tool } from "../executors/tools.ts";
 
 export interface SreOptions {
   slos?: SloDocument;
@@ -79,6 +78,12 @@ export class SreService implements ToolGuard {
     return { ok: true };
   }
 
+  /** Hand back the permits `before` took, for a call that did not run. */
+  release(agent: AgentRef, tool: string): void {
+    const now = Date.now();
+    for (const key of [toolKey(tool), agentKey(agent.id)]) this.breakers.get(key).release(now);
+  }
+
   after(agent: AgentRef, tool: string, durationMs: number, success: boolean): void {
     const now = Date.now();
     for (const key of [toolKey(tool), agentKey(agent.id)]) {
@@ -98,10 +103,10 @@ export class SreService implements ToolGuard {
     });
   }
 
-  /** Faults injected into a tool's execution (when chaos is on). */
-  wrap(name: string, tool: Tool): Tool {
-    if (!this.chaos) return tool;
-    return { ...tool, run: wrapTool(tool.run.bind(tool), this.chaos, { tool: name }) };
+  /** Faults injected into a tool's execution (when chaos is on), scoped by agent and tool. */
+  inject(agent: AgentRef, tool: string, run: ToolRun): ToolRun {
+    if (!this.chaos) return run;
+    return wrapTool(run, this.chaos, { agent: agent.id, agentName: agent.name, tool });
   }
 
   /** Evaluate SLOs; act on newly breached ones; write the status snapshot. */

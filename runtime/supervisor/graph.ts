@@ -18,7 +18,6 @@
  * (code-unit order); file URLs are `file://` URLs of the real paths.
  */
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 
@@ -256,9 +255,4 @@ export function isOwnCode(files: ReadonlySet<string> | undefined, resource: stri
     }
   }
   return files.has(resource);
-}
-
-/** The directory of the entry module, as a real path. */
-export function codeDirOf(entry: string): string {
-  return Deno.realPathSync(dirname(entry));
 }

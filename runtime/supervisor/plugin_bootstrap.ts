@@ -7,12 +7,6 @@
 import { attach, call } from "../../sdk/channel.ts";
 
 type ToolFn = (args: Record<string, unknown>, ctx: { idempotencyKey?: string }) => unknown;
-interface PluginCall {
-  callId: number;
-  tool: string;
-  args: Record<string, unknown>;
-  idempotencyKey?: string;
-}
 
 const [sdkSocket, entryUrl] = Deno.args;
 // As for agents (bootstrap.ts): the plugin's own arguments (none) are all it sees.
@@ -21,7 +15,8 @@ attach(await Deno.connect({ transport: "unix", path: sdkSocket }));
 const mod = await import(entryUrl);
 const tools = (mod.tools ?? {}) as Record<string, ToolFn>;
 while (true) {
-  const next = (await call("plugin.next", { timeoutMs: 60_000 })) as PluginCall | null;
+  // Checked by the channel against the op's reply schema (PluginCall in sdk/wire_schema.ts).
+  const next = await call("plugin.next", { timeoutMs: 60_000 });
   if (!next) continue;
   const fn = Object.hasOwn(tools, next.tool) ? tools[next.tool] : undefined;
   try {

@@ -15,6 +15,7 @@
  * @module
  */
 import { type ErrorCode, tools } from "../mod.ts";
+import { ERROR_CODES } from "../replies.ts";
 import { type Refusal, refusalLine } from "./refusal.ts";
 
 export type { Refusal };
@@ -53,6 +54,8 @@ export class WardenToolError extends Error {
   readonly tool: string;
   readonly code: ErrorCode;
   readonly rule: string | null;
+  /** The deciding rule's own reason, or null. */
+  readonly ruleReason: string | null;
   /** The host's own reason, without the adapter's wording. */
   readonly reason: string;
   constructor(tool: string, refusal: Refusal) {
@@ -61,6 +64,7 @@ export class WardenToolError extends Error {
     this.tool = tool;
     this.code = refusal.code;
     this.rule = refusal.rule;
+    this.ruleReason = refusal.ruleReason;
     this.reason = refusal.message;
   }
   override toString(): string {
@@ -68,25 +72,16 @@ export class WardenToolError extends Error {
   }
 }
 
-const CODES: readonly string[] = [
-  "denied",
-  "approval_required",
-  "invalid",
-  "failed",
-  "busy",
-  "killed",
-  "timeout",
-];
-
 /**
  * Is `e` a WardenError? Checked by shape, not `instanceof`: a bundled agent carries its own
  * copy of the SDK, while the errors come from the copy the bootstrap attached the channel with.
  */
 export function isWardenError(e: unknown): e is Error & Refusal {
   if (!(e instanceof Error) || e.name !== "WardenError") return false;
-  const { code, rule } = e as Error & Partial<Refusal>;
-  return typeof code === "string" && CODES.includes(code) &&
-    (rule === null || rule === undefined || typeof rule === "string");
+  const { code, rule, ruleReason } = e as Error & Partial<Refusal>;
+  const nullableText = (v: unknown) => v === null || v === undefined || typeof v === "string";
+  return (ERROR_CODES as readonly unknown[]).includes(code) && nullableText(rule) &&
+    nullableText(ruleReason);
 }
 
 /** One line for the model: what Warden did with the call of `tool`, and why. */
@@ -96,8 +91,16 @@ export function describeRefusal(tool: string, r: Refusal): string {
 
 /** The refusal an error stands for: a WardenError as it is, anything else as a failure. */
 function toRefusal(e: unknown): Refusal {
-  if (isWardenError(e)) return { code: e.code, rule: e.rule ?? null, message: e.message };
-  return { code: "failed", rule: null, message: e instanceof Error ? e.message : String(e) };
+  if (isWardenError(e)) {
+    return {
+      code: e.code,
+      message: e.message,
+      rule: e.rule ?? null,
+      ruleReason: e.ruleReason ?? null,
+    };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: "failed", message, rule: null, ruleReason: null };
 }
 
 /** Tool arguments as the policy sees them: an object as it is, anything else as `{ input }`. */

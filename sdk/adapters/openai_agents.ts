@@ -49,6 +49,7 @@ function parseArgs(name: string, input: string): Record<string, unknown> {
     throw new WardenToolError(name, {
       code: "invalid",
       rule: null,
+      ruleReason: null,
       message: "the arguments are not a JSON object; the tool did not run",
     });
   }

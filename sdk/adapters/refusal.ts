@@ -1,31 +1,24 @@
 /**
  * How a Warden refusal reads, for a model: one line naming what was refused, the rule, and the
- * rule's own reason. Shared by the framework adapters and the host's MCP gateway, so a denial
+ * rule's own reason (the Decision's `ruleReason`, carried on the wire: nothing here parses the
+ * host's sentence). Shared by the framework adapters and the host's MCP gateway, so a denial
  * reads the same whichever path it took. Imports only types (the host uses it too).
  * @module
  */
-import type { ErrorCode } from "../wire_schema.ts";
+import type { Refusal } from "../wire_schema.ts";
 
-/** A refusal (or failure) reported by Warden. */
-export interface Refusal {
-  code: ErrorCode;
-  rule: string | null;
-  message: string;
-}
+export type { Refusal };
 
 /**
- * The host's reason without what the line already says: the policy engine words a rule's
- * reason `denied by rule "id": …` (and the gateway prefixes an approval's outcome), and the line
- * names the rule itself.
+ * Why, in the line. A refusal by the policy (`denied`, `approval_required`) with a deciding
+ * rule gives that rule's own reason, or nothing (the line names the rule); without a rule, its
+ * `ruleReason` (a ceiling's sentence) or its message (the default). Any other refusal (invalid
+ * arguments, a limit, a failure, a kill) gives the host's message.
  */
 function reasonOf(r: Refusal): string {
-  if (!r.rule) return r.message;
-  const rule = JSON.stringify(r.rule).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const said = new RegExp(
-    "^(?:approval required \\(not performed\\): |approval denied: )?" +
-      `(?:allowed|denied|approval required) by rule ${rule}(?:: |$)`,
-  );
-  return r.message.replace(said, "");
+  if (r.code !== "denied" && r.code !== "approval_required") return r.message;
+  if (r.ruleReason !== null) return r.ruleReason;
+  return r.rule ? "" : r.message;
 }
 
 /**

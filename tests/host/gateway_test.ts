@@ -6,21 +6,13 @@ import { encodeFrame, FrameDecoder } from "../../sdk/frames.ts";
 import { AuditLog } from "../../runtime/audit/log.ts";
 import { ToolRegistry } from "../../runtime/executors/tools.ts";
 import { Gateway, type GatewayLimits } from "../../runtime/gateway/gateway.ts";
-import { type AgentRef, Governor } from "../../runtime/governor.ts";
+import { Governor } from "../../runtime/governor.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
+import { agentIn } from "./helpers.ts";
 
 async function setup(limits: Partial<GatewayLimits> = {}) {
   const dir = await Deno.makeTempDir();
-  const agent: AgentRef = {
-    id: "did:key:z6MkTest",
-    name: "t",
-    ring: 2,
-    trust: 500,
-    labels: {},
-    workspace: dir,
-    code: dir,
-    sdk: dir,
-  };
+  const agent = agentIn(dir);
   const governor = new Governor(
     loadPolicy(["policies/agents.yaml"], { builtin: true }),
     loadRings(),

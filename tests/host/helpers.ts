@@ -13,6 +13,7 @@ import {
   type AgentSpec,
   type HostOptions,
 } from "../../runtime/host.ts";
+import type { AgentRef } from "../../runtime/governor.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { assertEquals } from "../policy/asserts.ts";
 
@@ -20,6 +21,11 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Directory of the escape-test agents (their code dir: nothing secret lives here). */
 export const ESCAPE_AGENTS = new URL("./agents/escape/", import.meta.url).pathname;
+
+/** An agent as the governor sees it, rooted (workspace, code, sdk) in `dir`; ring 2. */
+export function agentIn(dir: string, id = "did:key:z6MkTest", name = "t"): AgentRef {
+  return { id, name, ring: 2, trust: 500, labels: {}, workspace: dir, code: dir, sdk: dir };
+}
 
 /** Path of one escape agent module. */
 export function escapeAgent(name: string): string {

@@ -8,6 +8,8 @@ import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { compilePolicySet } from "../../governance/mod.ts";
 
 const agent = (n: string) => new URL(`./agents/${n}.ts`, import.meta.url).pathname;
+/** The real randomness, injected into the pure envelope sealing. */
+const random = (b: Uint8Array) => crypto.getRandomValues(b);
 
 function hostWith(keystore: Keystore, extraPolicy = "") {
   const base = loadPolicy(["policies/agents.yaml"], { builtin: true });
@@ -118,16 +120,23 @@ Deno.test("two hosts on loopback: messages cross over HTTP; replays, tampering, 
         async (res) => [res.status, (await res.json()).error ?? "ok"],
       );
     const payload = { i: 7 };
-    const env = await sealEnvelope(signer, receiverDid, payload, 3, Date.now());
+    const env = await sealEnvelope(signer, receiverDid, payload, 3, Date.now(), random);
     assertEquals(await post({ envelope: env, payload }), [202, "ok"]);
     assertEquals(await post({ envelope: env, payload }), [403, "replayed nonce"]);
-    const t = await sealEnvelope(signer, receiverDid, payload, 4, Date.now());
+    const t = await sealEnvelope(signer, receiverDid, payload, 4, Date.now(), random);
     assertEquals(await post({ envelope: t, payload: { i: 8 } }), [403, "tampered payload"]);
-    const stale = await sealEnvelope(signer, receiverDid, payload, 4, Date.now() - 3_600_000);
+    const stale = await sealEnvelope(
+      signer,
+      receiverDid,
+      payload,
+      4,
+      Date.now() - 3_600_000,
+      random,
+    );
     assertEquals(await post({ envelope: stale, payload }), [403, "stale timestamp"]);
-    const far = await sealEnvelope(signer, receiverDid, payload, 100_000, Date.now());
+    const far = await sealEnvelope(signer, receiverDid, payload, 100_000, Date.now(), random);
     assertEquals(await post({ envelope: far, payload }), [403, "sequence out of window"]);
-    const elsewhere = await sealEnvelope(signer, signer.did, payload, 1, Date.now());
+    const elsewhere = await sealEnvelope(signer, signer.did, payload, 1, Date.now(), random);
     assertEquals(await post({ envelope: elsewhere, payload }), [404, "unknown recipient"]);
     assertEquals(await post({ nope: 1 }), [400, "malformed request"]);
     const rr = await output(rx);

@@ -1,7 +1,20 @@
-import { compilePolicy, compilePolicySet } from "../../governance/policy/compile.ts";
+import {
+  type CompileOptions,
+  compilePolicy as compileText,
+  compilePolicySet as compileSet,
+  type PolicySource,
+} from "../../governance/policy/compile.ts";
 import { formatProblem, type PolicyError } from "../../governance/policy/errors.ts";
 import { cedarSchema } from "../../governance/policy/cedar.ts";
+import { cedarEngine } from "../../runtime/policy/cedar_engine.ts";
 import { assertEquals } from "./asserts.ts";
+import { runScript } from "./run_script.ts";
+
+/** The governance compilers with the runtime's Cedar engine injected. */
+const compilePolicy = (text: string, o: CompileOptions = {}) =>
+  compileText(text, { cedarEngine, ...o });
+const compilePolicySet = (sources: PolicySource[], o: CompileOptions = {}) =>
+  compileSet(sources, { cedarEngine, ...o });
 
 const EXAMPLE = Deno.readTextFileSync(
   new URL("../../examples/cedar/research.cedar", import.meta.url),
@@ -201,5 +214,31 @@ Deno.test("cedar: sliced evaluation agrees with the equivalent YAML on every req
         `${JSON.stringify(r)}: yaml ${a.effect}/${a.rule}, cedar ${b.effect}/${b.rule}`,
       );
     }
+  }
+});
+
+Deno.test("cedar: the runtime reads the wasm only for a Cedar source, and a failed read is one line", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/p.yaml`,
+      "apiVersion: warden/v1\nkind: Policy\nname: p\nrules:\n  - { id: r, effect: allow, action: env.get, resource: HOME }\n",
+    );
+    Deno.writeTextFileSync(`${dir}/p.cedar`, EXAMPLE);
+    const loader = new URL("../../runtime/policy/loader.ts", import.meta.url).href;
+    const script = `import { loadPolicy } from ${JSON.stringify(loader)};
+import { formatProblem } from "${new URL("../../governance/mod.ts", import.meta.url).href}";
+console.log(loadPolicy(${JSON.stringify(`${dir}/p.yaml`)}).rules.length);
+try { loadPolicy(${JSON.stringify(`${dir}/p.cedar`)}); console.log("compiled"); }
+catch (e) { console.log(e.problems.map(formatProblem).join("|")); }`;
+    // Read access to the policies only: not to node_modules, where the wasm lives.
+    const out = await runScript(script, [`--allow-read=${dir}`, "--allow-env"]);
+    const [rules, cedar] = out.stdout.trim().split("\n");
+    assertEquals([out.code, rules], [0, "1"], out.stderr);
+    if (!/^\S+cedar_wasm_bg\.wasm:1:1: cannot load the Cedar engine: .*read access/.test(cedar)) {
+      throw new Error(cedar);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

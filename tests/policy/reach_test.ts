@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { compilePolicy } from "../../governance/mod.ts";
+import { cedarEngine } from "../../runtime/policy/cedar_engine.ts";
 import { assertEquals } from "./asserts.ts";
 
 const POLICY = `apiVersion: warden/v1
@@ -67,7 +68,7 @@ Deno.test("couldAllow: require_approval counts as reachable", () => {
 Deno.test("couldAllow: Cedar forbids are exact (no arguments in the entity model)", () => {
   const cedar = `permit (principal, action == Action::"tool.call", resource);
 forbid (principal, action == Action::"tool.call", resource == Resource::"wipe");`;
-  const p = compilePolicy(cedar, { path: "reach.cedar", format: "cedar" });
+  const p = compilePolicy(cedar, { path: "reach.cedar", format: "cedar", cedarEngine });
   const req = (tool: string) => ({
     agent: { id: "a", name: "a", ring: 2, trust: 500, labels: {} },
     action: "tool.call",

@@ -7,6 +7,7 @@ import { assertEquals } from "./asserts.ts";
 import { compilePolicy, formatProblem, PolicyError } from "../../governance/mod.ts";
 import { compileRings } from "../../governance/rings/ceiling.ts";
 import { compileSlos } from "../../governance/sre/slo.ts";
+import { cedarEngine } from "../../runtime/policy/cedar_engine.ts";
 
 const HEAD = "apiVersion: warden/v1\nkind: Policy\nname: t\n";
 
@@ -217,7 +218,7 @@ Deno.test("the schema itself refuses prototype keys in objects that never went t
 Deno.test("cedar: a label named __proto__ is not silently dropped from the Agent entity", () => {
   const p = compilePolicy(
     'permit(principal, action, resource);\n@id("no-flagged") forbid(principal, action, resource) when { principal.hasTag("__proto__") };',
-    { path: "a.cedar", format: "cedar" },
+    { path: "a.cedar", format: "cedar", cedarEngine },
   );
   const agent = { id: "a", ring: 1, labels: JSON.parse('{"__proto__": "x"}') };
   const d = p.evaluate({ agent, action: "fs.read", resource: "/x" });

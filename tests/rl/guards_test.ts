@@ -1,10 +1,8 @@
 import { assertEquals } from "../policy/asserts.ts";
 import { DEFAULT_PENALTIES, RewardGuard } from "../../governance/rl/mod.ts";
-import { AuditLog } from "../../runtime/audit/log.ts";
-import { type AgentRef, Governor } from "../../runtime/governor.ts";
-import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { GovernedEnv } from "../../runtime/rl/env.ts";
 import { reportTask } from "../../examples/rl/env.ts";
+import { LEARNER as agent, rlGovernor } from "./helpers.ts";
 
 Deno.test("guards: penalties by severity, termination on critical, flags for paid denials", () => {
   const g = new RewardGuard();
@@ -36,21 +34,7 @@ Deno.test("guards: no episode with a violation scores above the best compliant e
 });
 
 Deno.test("governed env: denied actions do not happen, every step is recorded, budgets end episodes, export filters", () => {
-  const gov = new Governor(
-    loadPolicy(["examples/rl/policy.yaml"], { builtin: true }),
-    loadRings(),
-    new AuditLog(),
-  );
-  const agent: AgentRef = {
-    id: "did:key:z6MkL",
-    name: "learner",
-    ring: 3,
-    trust: 500,
-    labels: {},
-    workspace: "/",
-    code: "/",
-    sdk: "/",
-  };
+  const gov = rlGovernor();
   const env = new GovernedEnv(reportTask, gov, { maxSteps: 3, maxWallMs: 60_000 });
   env.reset();
   const s1 = env.step(agent, "copy_answer");
@@ -71,4 +55,21 @@ Deno.test("governed env: denied actions do not happen, every step is recorded, b
   assertEquals(env.export().trim().split("\n").length, 6);
   const audited = gov.audit.recent.filter((e) => e.action === "tool.call").length;
   assertEquals(audited, 6);
+});
+
+Deno.test("guards: an unpriced denied step (raw null) is penalized, never flagged", () => {
+  const g = new RewardGuard();
+  assertEquals(g.step(null, { effect: "deny", rule: "r", severity: "high" }), {
+    reward: -DEFAULT_PENALTIES.high,
+    violation: true,
+    terminate: false,
+    flags: [],
+  });
+  let threw = false;
+  try {
+    g.step(null, { effect: "allow", rule: "ok" });
+  } catch {
+    threw = true;
+  }
+  assertEquals(threw, true);
 });

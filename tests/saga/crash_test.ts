@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { FileSagaJournal } from "../../runtime/saga/journal.ts";
 import { SagaOrchestrator } from "../../runtime/saga/orchestrator.ts";
 import { AGENT, assertEquals, makeGovernor } from "./helpers.ts";
-import { ledgerExecute, readLedger } from "./ledger_tools.ts";
+import { killAtEffect, ledgerExecute, readLedger } from "./ledger_tools.ts";
 
 const CHILD = new URL("./crash_child.ts", import.meta.url).pathname;
 
@@ -16,18 +16,8 @@ Deno.test("kill -9 mid-saga, then resume: completes, no duplicate effects", asyn
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  try {
-    // Wait (without a time assertion) until step 2 has taken effect and hangs.
-    for (let i = 0; i < 3000; i++) {
-      if (readLedger(ledger).some((l) => l.event === "effect" && l.key === "crash-1:1:do")) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone: the status assertion below reports it */ }
-  }
-  const status = await child.status;
+  // Step 2 has taken effect and hangs: kill the host there.
+  const status = await killAtEffect(child, ledger, (l) => l.key === "crash-1:1:do");
   assertEquals(status.signal, "SIGKILL");
 
   const journal = new FileSagaJournal(journalFile);

@@ -1,0 +1,228 @@
+/**
+ * Starting one agent's process for the host (`AgentHost.start`, a ring-change restart, a plugin):
+ * its private files, its identity record at the ring its trust allows, its budgets and own code,
+ * its permission broker and SDK gateway, the sandbox refusals, then the spawn of its launch plan
+ * (supervisor/launch.ts). The host registers, watches and audits what this returns.
+ */
+import { dirname, join, resolve } from "node:path";
+import type { Signer } from "../../governance/identity/mod.ts";
+import { type Budgets, capabilityCeiling, type Ring } from "../../governance/rings/mod.ts";
+import { REVOKE_BELOW } from "../../governance/trust/mod.ts";
+import { BrokerServer } from "../broker/server.ts";
+import { Gateway, type GatewayEvent } from "../gateway/gateway.ts";
+import type { AgentRef } from "../governor.ts";
+import type { AgentHost } from "../host.ts";
+import type { PluginChannel } from "../plugins/channel.ts";
+import type { AgentCgroup } from "../supervisor/cgroup.ts";
+import {
+  agentName,
+  type AgentPaths,
+  agentPaths,
+  agentTmpDir,
+  importMapJson,
+  launchBudgets,
+  processEnvRefusal,
+  SDK_DIR,
+  spawnPlan,
+} from "../supervisor/launch.ts";
+import { agentCgroup, joinCgroup } from "../supervisor/limits.ts";
+import { type OwnCode, prepareOwnCode } from "../supervisor/own_code.ts";
+import { unconfinedRefusal } from "../supervisor/sandbox/mode.ts";
+import { outwardSymlink } from "../supervisor/sandbox/symlinks.ts";
+import { spawnAgent } from "../supervisor/spawn.ts";
+import { trustCap } from "../trust/reactions.ts";
+import type { AgentSpec, HostOptions } from "./types.ts";
+
+/** What a start needs of the host besides its public services. */
+export interface StartContext {
+  host: AgentHost;
+  opts: HostOptions;
+  /** The next agent number (its state directory is `a<n>`). */
+  seq: () => number;
+  emit: (e: GatewayEvent) => void;
+}
+
+/** A spawned agent process and everything the host keeps about it. */
+export interface Started {
+  ref: AgentRef;
+  ring: Ring;
+  /** The audit note when trust capped the asked ring ("" when it did not). */
+  capNote: string;
+  child: Deno.ChildProcess;
+  broker: BrokerServer;
+  gateway: Gateway;
+  budgets: Budgets;
+  cgroup: AgentCgroup | null;
+  paths: AgentPaths;
+  own: OwnCode;
+  /** The kernel sandbox confines it (false: broker only). */
+  confined: boolean;
+}
+
+/** Prepare and spawn one agent process as `signer` (throws one line when it cannot). */
+export async function startProcess(
+  c: StartContext,
+  spec: AgentSpec,
+  signer: Signer,
+  plugin?: PluginChannel,
+): Promise<Started> {
+  const npmEntry = spec.bundle === true && spec.module.startsWith("npm:");
+  const module = npmEntry ? spec.module : resolve(spec.module);
+  if (!npmEntry) {
+    try {
+      if (!Deno.statSync(module).isFile) throw new Error();
+    } catch {
+      throw new Error(`agent module not found: ${spec.module}`);
+    }
+  }
+  const n = c.seq();
+  const name = spec.name ?? agentName(module);
+  const envRefused = processEnvRefusal(spec.processEnv);
+  if (envRefused) throw cannotStart(name, envRefused);
+  const paths = agentPaths(join(c.host.stateDir, `a${n}`), name, spec.bundle === true);
+  Deno.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  // Own code is the module graph (supervisor/own_code.ts). A bundle is made once the agent's
+  // identity exists: the bundler's every read is decided as the agent.
+  const bundleOut = paths.bundleOut;
+  if (bundleOut) Deno.mkdirSync(dirname(bundleOut), { recursive: true });
+  const workspace = resolve(spec.workspace ?? join(paths.dir, "workspace"));
+  Deno.mkdirSync(workspace, { recursive: true });
+  // A score below "standard" caps the ring whatever was asked (audited with the start).
+  const score = c.host.trust.score(signer.did);
+  const cap = trustCap(spec.ring ?? 2, score);
+  const ring = cap.ring as Ring;
+  const id = signer.did;
+  const ref: AgentRef = {
+    id,
+    name,
+    ring,
+    trust: score,
+    labels: spec.labels ?? {},
+    workspace: Deno.realPathSync(workspace),
+    code: bundleOut ? Deno.realPathSync(dirname(bundleOut)) : dirname(Deno.realPathSync(module)),
+    sdk: Deno.realPathSync(SDK_DIR),
+    caps: spec.capabilities
+      ? capabilityCeiling(spec.capabilities, `capabilities of ${name}`)
+      : undefined,
+  };
+  if (ref.trust < REVOKE_BELOW) {
+    throw cannotStart(name, `trust revoked (score ${Math.round(ref.trust)} < ${REVOKE_BELOW})`);
+  }
+  let budgets: Budgets;
+  try {
+    budgets = launchBudgets(c.opts.rings.doc.budgets, ring, spec);
+  } catch (e) {
+    throw cannotStart(name, (e as Error).message);
+  }
+  const tmpDir = agentTmpDir(ref.workspace);
+  try {
+    Deno.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw cannotStart(name, `cannot create its temp directory ${tmpDir}: ${message(e)}`);
+  }
+  Deno.writeTextFileSync(paths.importMap, importMapJson());
+  const deno = c.opts.deno ?? Deno.execPath();
+  let own: OwnCode;
+  try {
+    own = await prepareOwnCode({
+      module,
+      bundleOut,
+      ref,
+      governor: c.host.governor,
+      deno,
+      sandbox: c.host.sandbox(),
+      importMap: paths.importMap,
+      dir: paths.dir,
+      writesAnywhere: c.opts.rings.doc.rings[ring].write === true,
+    });
+  } catch (e) {
+    throw cannotStart(name, message(e));
+  }
+
+  // The broker needs the pid, known only after spawning: bind it late.
+  const proc: { pid?: number } = {};
+  const { sdkSocket } = paths;
+  const broker = new BrokerServer({
+    path: paths.brokerSocket,
+    agent: ref,
+    governor: c.host.governor,
+    pid: () => proc.pid,
+    tmp: tmpDir,
+    rate: budgets.brokerRate,
+    bootstrap: [`read ${sdkSocket}`, `write ${sdkSocket}`, `net unix:${sdkSocket}`],
+  });
+  const gateway = new Gateway({
+    path: sdkSocket,
+    agent: ref,
+    governor: c.host.governor,
+    tools: c.host.tools,
+    env: spec.env ?? {},
+    approvals: c.opts.approvals,
+    limits: spec.limits,
+    onEvent: (e) => c.emit(e),
+    onViolation: (why) => c.host.kill(id, `protocol violation: ${why}`),
+    messages: { router: c.host.messages, signer },
+    sagas: c.host.sagas,
+    plugin,
+    toolGuard: c.host.sre,
+    environment: spec.environment,
+  });
+  const ceiling = c.opts.rings.doc.rings[ring];
+  Deno.mkdirSync(paths.denoDir, { recursive: true });
+  const sandbox = c.host.sandbox();
+  const refuse = (why: string): never => {
+    broker.close();
+    gateway.close();
+    throw cannotStart(name, why);
+  };
+  const why = unconfinedRefusal(c.opts, sandbox, ring);
+  if (why) refuse(why);
+  if (!sandbox.path) {
+    // Without the kernel sandbox, a symlink leading out of the workspace could be swapped
+    // into a path between the broker's check and Deno's open: refuse such workspaces.
+    const out = outwardSymlink(ref.workspace);
+    if (out) {
+      refuse(
+        `workspace symlink ${out} leads outside the workspace (no kernel sandbox: ${sandbox.why})`,
+      );
+    }
+  }
+  const cgroup = agentCgroup(budgets, c.opts.cgroups);
+  let child: Deno.ChildProcess;
+  try {
+    const kernel = sandbox.path
+      ? { launcher: sandbox.path, denoReal: Deno.realPathSync(deno) }
+      : null;
+    const plan = { spec, ceiling, ref, own, paths, budgets, deno, plugin: !!plugin, kernel };
+    child = spawnAgent(spawnPlan(plan));
+    joinCgroup(cgroup, child.pid); // before any broker answer: before any agent code runs
+  } catch (e) {
+    broker.close();
+    gateway.close();
+    cgroup?.remove();
+    throw cannotStart(name, message(e));
+  }
+  proc.pid = child.pid;
+  return {
+    ref,
+    ring,
+    capNote: cap.note,
+    child,
+    broker,
+    gateway,
+    budgets,
+    cgroup,
+    paths,
+    own,
+    confined: sandbox.path !== null,
+  };
+}
+
+/** The one-line refusal of an agent start. */
+function cannotStart(name: string, why: string): Error {
+  return new Error(`cannot start agent ${name}: ${why}`);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

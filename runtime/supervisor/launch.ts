@@ -1,0 +1,191 @@
+/**
+ * Launch planning: from an agent's spec, its ring's ceiling and its prepared own code to
+ * everything `spawnAgent` needs — where its files go, its budgets, its Deno flags, its kernel
+ * (Landlock) roots and its process environment. Pure: no process, no file is touched here (the
+ * host creates the directories and spawns), so a plan can be unit-tested on its own.
+ */
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  agentBudgets,
+  type BudgetOverrides,
+  type Budgets,
+  type BudgetsSection,
+  type Ring,
+  ringBudgets,
+  type RingCeiling,
+  ringFlags,
+} from "../../governance/rings/mod.ts";
+import type { AgentRef } from "../governor.ts";
+import type { OwnCode } from "./own_code.ts";
+import { processEnvProblem, type SpawnSpec, SYSTEM_READ_ONLY } from "./spawn.ts";
+
+/** The SDK tree agents import as `@warden/sdk` (read-only to them). */
+export const SDK_DIR = new URL("../../sdk/", import.meta.url).pathname.replace(/\/$/, "");
+/** The bootstrap an agent process starts in (and the one of plugin processes). */
+export const BOOTSTRAP = new URL("./bootstrap.ts", import.meta.url).pathname;
+export const PLUGIN_BOOTSTRAP = new URL("./plugin_bootstrap.ts", import.meta.url).pathname;
+const BOOTSTRAP_DIR = dirname(BOOTSTRAP);
+
+/** What of an agent's spec the launch plan reads (`AgentSpec` has it all). */
+export interface LaunchSpec {
+  memoryBytes?: number;
+  budgets?: BudgetOverrides;
+  heapMb?: number;
+  cpuMs?: number;
+  stdio?: "piped" | "inherit" | "null";
+  stdin?: "piped" | "null";
+  args?: string[];
+  bundle?: boolean;
+  processEnv?: Record<string, string>;
+}
+
+/** An agent's default name: its file name, or the package name of an `npm:` entry. */
+export function agentName(module: string): string {
+  if (module.startsWith("npm:")) {
+    const pkg = module.slice(4).replace(/@[^@/]*$/, "");
+    return pkg.split("/").pop() || "npm-agent";
+  }
+  return module.split("/").pop()!.replace(/\.[jt]sx?$/, "");
+}
+
+/** Where one agent's private files go, under its state directory `dir`. */
+export interface AgentPaths {
+  dir: string;
+  brokerSocket: string;
+  sdkSocket: string;
+  importMap: string;
+  /** The agent's own Deno cache (always writable to it). */
+  denoDir: string;
+  /** The bundle, when bundling (its directory is then the agent's code directory). */
+  bundleOut?: string;
+}
+
+/** The paths of an agent's private files in `dir`. */
+export function agentPaths(dir: string, name: string, bundle: boolean): AgentPaths {
+  return {
+    dir,
+    brokerSocket: join(dir, "b.sock"),
+    sdkSocket: join(dir, "s.sock"),
+    importMap: join(dir, "import_map.json"),
+    denoDir: join(dir, "deno_dir"),
+    ...(bundle ? { bundleOut: join(dir, "code", `${name}.bundle.js`) } : {}),
+  };
+}
+
+/** Deno's `<TMP>` for the agent (makeTempDir/makeTempFile without `dir`), in its workspace. */
+export function agentTmpDir(workspace: string): string {
+  return join(workspace, ".warden-tmp");
+}
+
+/** The agent process's import map: `@warden/sdk` is the host's SDK. */
+export function importMapJson(): string {
+  return JSON.stringify({
+    imports: { "@warden/sdk": pathToFileURL(join(SDK_DIR, "mod.ts")).href },
+  });
+}
+
+/** Why the spec's process environment is refused, or null (loader and runtime variables). */
+export function processEnvRefusal(env: Record<string, string> | undefined): string | null {
+  for (const [k, v] of Object.entries(env ?? {})) {
+    const why = processEnvProblem(k, v);
+    if (why) return `environment: ${why}`;
+  }
+  return null;
+}
+
+/**
+ * An agent's budgets: its ring's (the rings file's `budgets:` over the defaults), then the
+ * spec's overrides (`budgets` wins over `memoryBytes`). Throws an Error naming a bad override.
+ */
+export function launchBudgets(
+  section: BudgetsSection | undefined,
+  ring: Ring,
+  spec: LaunchSpec,
+): Budgets {
+  return agentBudgets(ringBudgets(section, ring), {
+    ...(spec.memoryBytes !== undefined ? { memoryBytes: spec.memoryBytes } : {}),
+    ...spec.budgets,
+  });
+}
+
+/** Everything a spawn plan is made of. */
+export interface LaunchInput {
+  spec: LaunchSpec;
+  ceiling: RingCeiling;
+  /** The agent's identity record (workspace, code and SDK paths already real). */
+  ref: AgentRef;
+  own: OwnCode;
+  paths: AgentPaths;
+  budgets: Budgets;
+  /** The Deno executable. */
+  deno: string;
+  /** A plugin process (the plugin bootstrap; node's argv is never rewritten). */
+  plugin: boolean;
+  /** The kernel sandbox: its launcher and the real path of `deno`; null without one. */
+  kernel: { launcher: string; denoReal: string } | null;
+}
+
+/** The spawn of one agent: flags, kernel roots, files, OS limits and environment. */
+export function spawnPlan(i: LaunchInput): SpawnSpec {
+  const { spec, ceiling, ref, own, paths } = i;
+  const roots = kernelRoots(ceiling, ref, paths.denoDir, own);
+  return {
+    deno: i.deno,
+    bootstrap: i.plugin ? PLUGIN_BOOTSTRAP : BOOTSTRAP,
+    agentUrl: pathToFileURL(own.module).href,
+    sdkSocket: paths.sdkSocket,
+    brokerSocket: paths.brokerSocket,
+    workspace: ref.workspace,
+    denoDir: paths.denoDir,
+    importMap: paths.importMap,
+    flags: ringFlags(ceiling, { workspace: ref.workspace, code: [...own.expose, ref.sdk] }),
+    heapMb: spec.heapMb ?? 256,
+    cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
+    fileSizeBytes: i.budgets.diskBytes,
+    stdout: spec.stdio ?? "piped",
+    stderr: spec.stdio ?? "piped",
+    stdin: spec.stdin,
+    args: spec.args,
+    nodeArgv: !i.plugin && (spec.bundle === true || (spec.args?.length ?? 0) > 0),
+    env: { ...spec.processEnv, TMPDIR: agentTmpDir(ref.workspace) },
+    sandbox: i.kernel
+      ? {
+        launcher: i.kernel.launcher,
+        // Spawning a child sets its cwd with chdir(2): rings that may run programs keep
+        // chdir (a child never asks the broker; the kernel rules bound it either way).
+        pinCwd: ceiling.run === false || (Array.isArray(ceiling.run) && ceiling.run.length === 0),
+        readWrite: roots.readWrite,
+        readOnly: [
+          ...SYSTEM_READ_ONLY,
+          i.kernel.denoReal,
+          BOOTSTRAP_DIR,
+          paths.importMap,
+          ...roots.readOnly,
+        ],
+      }
+      : undefined,
+  };
+}
+
+/**
+ * The ring ceiling as kernel (Landlock) rules: `true` opens the whole filesystem for that kind
+ * of access; lists name the trees. The agent's cache is always writable.
+ */
+function kernelRoots(
+  c: RingCeiling,
+  ref: AgentRef,
+  denoDir: string,
+  own: OwnCode,
+): { readOnly: string[]; readWrite: string[] } {
+  // `${code}` is the agent's own code file by file (and the SDK), never its directory.
+  const code = [...own.expose, ref.sdk];
+  const expand = (l: string[]) =>
+    l.flatMap((x) => (x === "${workspace}" ? [ref.workspace] : x === "${code}" ? code : [x]))
+      .filter((p) => p.startsWith("/"));
+  const readOnly = c.read === true ? ["/"] : [...code, ...(c.read === false ? [] : expand(c.read))];
+  const readWrite = c.write === true
+    ? ["/"]
+    : [denoDir, ...(c.write === false ? [] : expand(c.write))];
+  return { readOnly, readWrite };
+}
