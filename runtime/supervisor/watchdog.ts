@@ -174,9 +174,43 @@ export class Watchdog {
       this.#nextGroupAt = now + Math.max(this.diskIntervalMs, 10 * (performance.now() - t0));
     }
     for (const st of this.#watched) {
-      const why = this.#check(st, groups);
+      const why = this.#check(st, groups) ?? this.#checkDisk(st, now);
       if (why) st.w.onBreach(why);
     }
+  }
+
+  /** When the next disk walk (of any agent) may start: walks share ~10% of one core in all. */
+  #nextWalkAt = 0;
+
+  /**
+   * The disk budget: at most one agent's tree is walked per turn, in turn order (the one
+   * waiting longest first, never more often than `diskIntervalMs`), and the next walk waits
+   * ten times as long as this one took, so 50 agents cost what one large tree costs.
+   */
+  #checkDisk(st: State, now: number): string | null {
+    const w = st.w;
+    if (!w.disk || now < st.nextDiskAt || now < this.#nextWalkAt) return null;
+    let oldest = st;
+    for (const o of this.#watched) {
+      if (o.w.disk && o.nextDiskAt < oldest.nextDiskAt) oldest = o;
+    }
+    if (oldest !== st && now >= oldest.nextDiskAt) return null; // its turn comes first
+    const t0 = performance.now();
+    const d = diskUsage(w.disk.roots);
+    d.bytes += unlinkedOpenBytes(w.pid);
+    const took = performance.now() - t0;
+    st.nextDiskAt = now + this.diskIntervalMs;
+    this.#nextWalkAt = now + 10 * took;
+    if (d.entries >= MAX_ENTRIES) {
+      return `watchdog: disk budget: ${MAX_ENTRIES} or more files in the workspace and cache`;
+    }
+    const grown = d.bytes - st.baseline;
+    if (grown > w.disk.bytes) {
+      return `watchdog: disk budget: workspace and cache grew by ${mib(grown)} MiB > ${
+        mib(w.disk.bytes)
+      } MiB allowed`;
+    }
+    return null;
   }
 
   #check(
@@ -213,25 +247,6 @@ export class Watchdog {
       }
       if (w.threads && g.tasks > w.threads) {
         return `watchdog: pids budget: ${g.tasks} threads in the agent's processes > ${w.threads} allowed`;
-      }
-    }
-    if (w.disk) {
-      const now = performance.now();
-      if (now >= st.nextDiskAt) {
-        const t0 = performance.now();
-        const d = diskUsage(w.disk.roots);
-        d.bytes += unlinkedOpenBytes(w.pid);
-        // A large tree is walked less often: at most ~10% of one core.
-        st.nextDiskAt = now + Math.max(this.diskIntervalMs, 10 * (performance.now() - t0));
-        if (d.entries >= MAX_ENTRIES) {
-          return `watchdog: disk budget: ${MAX_ENTRIES} or more files in the workspace and cache`;
-        }
-        const grown = d.bytes - st.baseline;
-        if (grown > w.disk.bytes) {
-          return `watchdog: disk budget: workspace and cache grew by ${mib(grown)} MiB > ${
-            mib(w.disk.bytes)
-          } MiB allowed`;
-        }
       }
     }
     return null;
