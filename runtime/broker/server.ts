@@ -7,6 +7,7 @@
  */
 import type { AgentRef, Governor, Ruling } from "../governor.ts";
 import { BrokerRequest, type Mapped, mapPermission } from "./map.ts";
+import { OneConnectionSocket, TokenBucket } from "../gateway/unix_socket.ts";
 
 export interface BrokerOptions {
   path: string;
@@ -32,36 +33,18 @@ const encoder = new TextEncoder();
 
 export class BrokerServer {
   readonly path: string;
-  #listener: Deno.Listener | null = null;
-  #conn: Deno.Conn | null = null;
+  #socket: OneConnectionSocket;
   #bootstrap: Map<string, number>;
   #closed = false;
   /** Number of checks answered. */
   checks = 0;
-  #tokens: number;
-  #refilled = performance.now();
+  #bucket: TokenBucket | null;
 
   constructor(readonly opts: BrokerOptions) {
     this.path = opts.path;
     this.#bootstrap = new Map(opts.bootstrap.map((k) => [k, 1]));
-    this.#tokens = opts.rate ?? 0;
-    this.#listener = Deno.listen({ transport: "unix", path: opts.path });
-    Deno.chmodSync(opts.path, 0o600);
-    this.#accept();
-  }
-
-  async #accept(): Promise<void> {
-    const l = this.#listener!;
-    try {
-      for await (const conn of l) {
-        if (this.#conn || this.#closed) {
-          conn.close();
-          continue;
-        }
-        this.#conn = conn;
-        this.#serve(conn);
-      }
-    } catch { /* listener closed */ }
+    this.#bucket = opts.rate ? new TokenBucket(opts.rate, opts.rate) : null;
+    this.#socket = new OneConnectionSocket(opts.path, (conn) => this.#serve(conn));
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
@@ -101,19 +84,11 @@ export class BrokerServer {
 
   /** Wait for a token of the rate limit (meanwhile nothing more is read from the socket). */
   async #throttle(): Promise<void> {
-    const rate = this.opts.rate;
-    if (!rate) return;
+    const bucket = this.#bucket;
+    if (!bucket) return;
     while (!this.#closed) {
-      const now = performance.now();
-      this.#tokens = Math.min(rate, this.#tokens + ((now - this.#refilled) / 1000) * rate);
-      this.#refilled = now;
-      if (this.#tokens >= 1) {
-        this.#tokens -= 1;
-        return;
-      }
-      await new Promise((r) =>
-        setTimeout(r, Math.max(1, Math.ceil((1 - this.#tokens) * 1000 / rate)))
-      );
+      if (bucket.take()) return;
+      await new Promise((r) => setTimeout(r, bucket.wait()));
     }
   }
 
@@ -179,15 +154,7 @@ export class BrokerServer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#listener?.close();
-    } catch { /* closed */ }
-    try {
-      this.#conn?.close();
-    } catch { /* closed */ }
-    try {
-      Deno.removeSync(this.path);
-    } catch { /* gone */ }
+    this.#socket.close();
   }
 }
 
