@@ -1,6 +1,6 @@
 /** `deno task host` + `deno task approvals list|approve` end to end over loopback HTTP. */
 import { assertEquals } from "../policy/asserts.ts";
-import { pipeLines } from "../../runtime/supervisor/output.ts";
+import { freePort, spawnHost } from "./host_process.ts";
 import { runDeno } from "../cli/run.ts";
 
 const ASKER = new URL("./agents/asker.ts", import.meta.url).pathname;
@@ -11,19 +11,8 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const home = await Deno.makeTempDir();
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const host = new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "host", "--port", String(port)],
-      env: { WARDEN_HOME: home, NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let ready!: () => void;
-    const up = new Promise<void>((r) => (ready = r));
-    const out = pipeLines(host.stdout, (l) => {
-      if (l.includes("control plane on")) ready();
-    });
-    const err = new Response(host.stderr).text();
+    const port = freePort();
+    const { child: host, up, out, err } = spawnHost(home, port);
     try {
       await Promise.race([
         up,

@@ -4,31 +4,7 @@
  */
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
-import { pipeLines } from "../../runtime/supervisor/output.ts";
-
-function spawnHost(home: string, port: number, extra: string[] = []) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "host", "--port", String(port), ...extra],
-    cwd: new URL("../../", import.meta.url).pathname,
-    env: { WARDEN_HOME: home, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let ready!: () => void;
-  const up = new Promise<void>((r) => (ready = r));
-  const out = pipeLines(child.stdout, (l) => {
-    if (l.includes("control plane on")) ready();
-  });
-  const err = new Response(child.stderr).text();
-  return { child, up, out, err };
-}
-
-const freePort = () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-};
+import { freePort, spawnHost } from "./host_process.ts";
 
 Deno.test({
   name: "class 13: a second host (same port, or another port) never replaces a live host's token",

@@ -1,6 +1,6 @@
 /** `deno task host` keeps trust (issue 16 class 7): scores move, demote, and persist in its home. */
 import { assertEquals } from "../policy/asserts.ts";
-import { pipeLines } from "../../runtime/supervisor/output.ts";
+import { freePort, spawnHost } from "../server/host_process.ts";
 
 const WRECKER = new URL("./agents/wrecker.ts", import.meta.url).pathname;
 
@@ -12,19 +12,8 @@ interface TrustRow {
 }
 
 async function withHost(home: string, fn: (api: string, headers: HeadersInit) => Promise<void>) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "host", "--port", String(port)],
-    env: { WARDEN_HOME: home, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let ready!: () => void;
-  const up = new Promise<void>((r) => (ready = r));
-  const out = pipeLines(proc.stdout, (l) => {
-    if (l.includes("control plane on")) ready();
-  });
-  const err = new Response(proc.stderr).text();
+  const port = freePort();
+  const { child: proc, up, out, err } = spawnHost(home, port);
   try {
     await Promise.race([
       up,
