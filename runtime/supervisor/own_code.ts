@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import type { AgentRef, Governor } from "../governor.ts";
 import { bundleModule } from "./bundle.ts";
 import { resolveGraph } from "./graph.ts";
+import { exists } from "./spawn.ts";
 
 /** What the host needs to prepare an agent's code. */
 export interface OwnCodeOptions {
@@ -42,15 +43,6 @@ export interface OwnCode {
 
 function inside(path: string, root: string): boolean {
   return path === root || path.startsWith(root + "/");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Bundle (when asked), resolve and hash the graph, decide what is not own code. */

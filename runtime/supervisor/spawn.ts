@@ -50,7 +50,8 @@ export const SYSTEM_READ_ONLY = [
   "/dev/urandom",
 ];
 
-function exists(path: string): boolean {
+/** Does `path` exist (following symlinks)? */
+export function exists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;

@@ -2,12 +2,11 @@
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
 import { compilePolicy } from "../../governance/mod.ts";
-import { AuditLog } from "../../runtime/audit/log.ts";
 import { runChecks } from "../../runtime/compliance/checks.ts";
 import { buildReport } from "../../runtime/compliance/report.ts";
-import { Keystore } from "../../runtime/identity/keystore.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { runDeno } from "../cli/run.ts";
+import { wellConfigured } from "./helpers.ts";
 
 /** Recorded results of the real escape suite, every case passed (see evidence_test.ts). */
 const JUNIT = (() => {
@@ -21,33 +20,6 @@ const JUNIT = (() => {
     names.map((n) => `<testcase name="${n}" classname="${cls}" time="0.1"/>`).join("")
   }</testsuite></testsuites>`;
 })();
-
-async function wellConfigured() {
-  const home = await Deno.makeTempDir();
-  const signer = await new Keystore(join(home, "keys")).signer("host");
-  await Deno.mkdir(join(home, "plugins"));
-  await Deno.writeTextFile(
-    join(home, "plugins", "keyring.json"),
-    JSON.stringify({
-      v: 1,
-      publishers: [{ did: signer.did, name: "acme", addedAt: new Date().toISOString() }],
-    }),
-  );
-  const audit = join(home, "audit.jsonl");
-  const log = new AuditLog(audit, { signer });
-  log.append({
-    ts: new Date().toISOString(),
-    path: "host",
-    agent: { id: "a", name: "a", ring: 2 },
-    action: "agent.start",
-    resource: "x",
-    effect: "allow",
-    rule: null,
-    reason: "t",
-  });
-  await log.close();
-  return { home, audit, signer };
-}
 
 const status = (r: ReturnType<typeof buildReport>, id: string) =>
   r.requirements.find((q) => q.id === id)!.status;

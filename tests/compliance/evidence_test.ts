@@ -7,41 +7,18 @@ import { assertEquals } from "../policy/asserts.ts";
 import { compilePolicy } from "../../governance/mod.ts";
 import type { ControlResult } from "../../governance/compliance/mod.ts";
 import { compileSlos } from "../../governance/sre/mod.ts";
-import { AuditLog } from "../../runtime/audit/log.ts";
 import { type ComplianceInputs, runChecks } from "../../runtime/compliance/checks.ts";
 import { buildReport } from "../../runtime/compliance/report.ts";
-import { Keystore } from "../../runtime/identity/keystore.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { SreService } from "../../runtime/sre/service.ts";
+import { wellConfigured } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** A home with a keystore, a trusted publisher and a checkpointed audit log. */
 async function home() {
-  const dir = await Deno.makeTempDir();
-  const signer = await new Keystore(join(dir, "keys")).signer("host");
-  await Deno.mkdir(join(dir, "plugins"));
-  await Deno.writeTextFile(
-    join(dir, "plugins", "keyring.json"),
-    JSON.stringify({
-      v: 1,
-      publishers: [{ did: signer.did, name: "acme", addedAt: new Date().toISOString() }],
-    }),
-  );
-  const audit = join(dir, "audit.jsonl");
-  const log = new AuditLog(audit, { signer });
-  log.append({
-    ts: new Date().toISOString(),
-    path: "host",
-    agent: { id: "a", name: "a", ring: 2 },
-    action: "agent.start",
-    resource: "x",
-    effect: "allow",
-    rule: null,
-    reason: "t",
-  });
-  await log.close();
-  return { dir, audit };
+  const w = await wellConfigured();
+  return { dir: w.home, audit: w.audit };
 }
 
 const shipped = () => loadPolicy(["policies/agents.yaml"], { builtin: true });

@@ -88,6 +88,24 @@ export interface Ctx {
 const ATTEMPT = "ESCAPE-ATTEMPT ";
 const DONE = "ESCAPE-DONE";
 
+/** Wait for a started escape agent to end and gather its output, attempts and audit entries. */
+export async function collectRun(host: AgentHost, handle: AgentHandle): Promise<Run> {
+  const [stdout, stderr, exit] = await Promise.all([
+    handle.process.stdout ? new Response(handle.process.stdout).text() : "",
+    handle.process.stderr ? new Response(handle.process.stderr).text() : "",
+    handle.exited,
+  ]);
+  return {
+    handle,
+    exit,
+    stdout,
+    stderr,
+    attempts: parseAttempts(stdout),
+    done: stdout.split("\n").includes(DONE),
+    audit: host.audit.recent.filter((e) => e.agent.id === handle.id),
+  };
+}
+
 /** Parse the attempt lines an agent printed. */
 export function parseAttempts(stdout: string): Attempt[] {
   return stdout.split("\n")
@@ -170,21 +188,7 @@ export async function withEscapeHost(fn: (ctx: Ctx) => Promise<void>): Promise<v
       Deno.writeTextFileSync(join(workspace, "params.json"), JSON.stringify(values));
     },
     async run(spec) {
-      const handle = await host.start({ ...spec, workspace });
-      const [stdout, stderr, exit] = await Promise.all([
-        handle.process.stdout ? new Response(handle.process.stdout).text() : "",
-        handle.process.stderr ? new Response(handle.process.stderr).text() : "",
-        handle.exited,
-      ]);
-      return {
-        handle,
-        exit,
-        stdout,
-        stderr,
-        attempts: parseAttempts(stdout),
-        done: stdout.split("\n").includes(DONE),
-        audit: host.audit.recent.filter((e) => e.agent.id === handle.id),
-      };
+      return await collectRun(host, await host.start({ ...spec, workspace }));
     },
     assertNoLeak(run, extra = []) {
       for (const s of [marker, ...extra]) {

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
 import { loadPolicy } from "../../runtime/policy/loader.ts";
 import { mapPermission } from "../../runtime/broker/map.ts";
-import { describe, escapeAgent, newHost, parseAttempts, type Run } from "./helpers.ts";
+import { collectRun, describe, escapeAgent, newHost } from "./helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -57,20 +57,8 @@ Deno.test(
         workspace: ws,
         timeoutMs: 60_000,
       });
-      const [stdout, stderr, exit] = await Promise.all([
-        new Response(handle.process.stdout!).text(),
-        new Response(handle.process.stderr!).text(),
-        handle.exited,
-      ]);
-      const run: Run = {
-        handle,
-        exit,
-        stdout,
-        stderr,
-        attempts: parseAttempts(stdout),
-        done: stdout.split("\n").includes("ESCAPE-DONE"),
-        audit: host.audit.recent.filter((e) => e.agent.id === handle.id),
-      };
+      const run = await collectRun(host, handle);
+      const { stdout, stderr } = run;
       const problems: string[] = [];
       if (stdout.includes(marker) || stderr.includes(marker)) {
         problems.push("the denied file's content reached the agent (race won)");

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
 import { loadPolicy } from "../../runtime/policy/loader.ts";
-import { describe, escapeAgent, newHost, parseAttempts, type Run } from "./helpers.ts";
+import { collectRun, describe, escapeAgent, newHost, type Run } from "./helpers.ts";
 import type { AgentHost } from "../../runtime/host.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -21,20 +21,7 @@ async function readAs(host: AgentHost, ws: string, secret: string): Promise<Run>
     workspace: ws,
     timeoutMs: 30_000,
   });
-  const [stdout, stderr, exit] = await Promise.all([
-    new Response(handle.process.stdout!).text(),
-    new Response(handle.process.stderr!).text(),
-    handle.exited,
-  ]);
-  return {
-    handle,
-    exit,
-    stdout,
-    stderr,
-    attempts: parseAttempts(stdout),
-    done: stdout.split("\n").includes("ESCAPE-DONE"),
-    audit: host.audit.recent.filter((e) => e.agent.id === handle.id),
-  };
+  return await collectRun(host, handle);
 }
 
 function assertRefused(run: Run, marker: string, real: string): void {
