@@ -320,7 +320,7 @@ export class Governor {
    */
   record(agent: Subject, ask: Ask, d: Decision, extra: Record<string, unknown> = {}): Ruling {
     const entry = this.audit.append({
-      ts: new Date().toISOString(),
+      ts: isoNow(),
       path: ask.path,
       agent: { id: agent.id, name: agent.name, ring: agent.ring },
       action: ask.action,
@@ -339,4 +339,16 @@ export class Governor {
     }
     return ruling;
   }
+}
+
+let lastMs = NaN;
+let lastIso = "";
+/** The time as an ISO string, formatted once per millisecond (entries come faster than that). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }

@@ -2,10 +2,21 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const EMPTY = new Uint8Array(0);
+/** Frames of up to this many UTF-16 units are encoded into one buffer. */
+const SMALL = 16 * 1024;
 
 /** Encode a value as one frame. */
 export function encodeFrame(value: unknown): Uint8Array {
-  const body = encoder.encode(JSON.stringify(value));
+  const json = JSON.stringify(value);
+  if (json.length <= SMALL) {
+    // One allocation: UTF-8 needs at most 3 bytes per UTF-16 unit.
+    const out = new Uint8Array(4 + json.length * 3);
+    const { written } = encoder.encodeInto(json, out.subarray(4));
+    new DataView(out.buffer).setUint32(0, written);
+    return out.subarray(0, 4 + written);
+  }
+  const body = encoder.encode(json);
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
   out.set(body, 4);
@@ -23,21 +34,26 @@ export type FrameEvent =
  * ends the stream (the framing cannot be trusted after it).
  */
 export class FrameDecoder {
-  #buf = new Uint8Array(0);
+  #buf = EMPTY;
   #dead = false;
   constructor(readonly maxBytes: number) {}
 
   *push(chunk: Uint8Array): Generator<FrameEvent> {
     if (this.#dead) return;
-    const merged = new Uint8Array(this.#buf.length + chunk.length);
-    merged.set(this.#buf);
-    merged.set(chunk, this.#buf.length);
+    // Common case: nothing buffered, so frames are read straight from the chunk (no copy).
+    let merged = chunk;
+    if (this.#buf.length > 0) {
+      merged = new Uint8Array(this.#buf.length + chunk.length);
+      merged.set(this.#buf);
+      merged.set(chunk, this.#buf.length);
+    }
     let off = 0;
     while (merged.length - off >= 4) {
-      const len = new DataView(merged.buffer, merged.byteOffset + off, 4).getUint32(0);
+      const len = ((merged[off] << 24) | (merged[off + 1] << 16) | (merged[off + 2] << 8) |
+        merged[off + 3]) >>> 0;
       if (len > this.maxBytes) {
         this.#dead = true;
-        this.#buf = new Uint8Array(0);
+        this.#buf = EMPTY;
         yield { kind: "oversized", size: len };
         return;
       }
@@ -53,6 +69,7 @@ export class FrameDecoder {
       }
       yield { kind: "frame", value };
     }
-    this.#buf = merged.slice(off);
+    // Keep only the unread tail, copied: the caller reuses its read buffer.
+    this.#buf = off === merged.length ? EMPTY : merged.slice(off);
   }
 }

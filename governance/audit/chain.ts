@@ -1,5 +1,5 @@
 /** The audit hash chain: each entry commits to the previous one (pure, no I/O). */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./sha256.ts";
 
 /** The hash that precedes the first entry. */
 export const GENESIS = "0".repeat(64);
@@ -48,11 +48,9 @@ export function entryHash(prev: string, body: Omit<AuditEntry, "hash">): string 
   return hashBody(prev, JSON.stringify(body));
 }
 
-const ZERO = new Uint8Array([0]);
-
-/** The chain hash of a body JSON text after `prev`. */
+/** The chain hash of a body JSON text after `prev` (`"\0"` is the 0x00 byte in UTF-8). */
 export function hashBody(prev: string, bodyJson: string): string {
-  return createHash("sha256").update(ZERO).update(prev).update(bodyJson).digest("hex");
+  return sha256Hex("\0" + prev + bodyJson);
 }
 
 /** Chain `fields` after `prev` at position `seq`; `line` is the JSONL line to write. */

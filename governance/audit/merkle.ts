@@ -3,14 +3,11 @@
  * node = SHA-256(0x01 || left || right). Pure (hashing only, no I/O).
  */
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-
-const LEAF = new Uint8Array([0]);
-const NODE = new Uint8Array([1]);
+import { sha256Hex } from "./sha256.ts";
 
 /** RFC 6962 leaf hash of arbitrary data (audit entries use their chain hash, which is one). */
 export function leafHash(line: string): Uint8Array {
-  return createHash("sha256").update(LEAF).update(line).digest();
+  return unhex(sha256Hex("\0" + line));
 }
 
 const NODE_INPUT = new Uint8Array(65);
@@ -21,13 +18,14 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (left.length === 32 && right.length === 32) {
     NODE_INPUT.set(left, 1);
     NODE_INPUT.set(right, 33);
-    return createHash("sha256").update(NODE_INPUT).digest();
+    return unhex(sha256Hex(NODE_INPUT));
   }
-  return createHash("sha256").update(NODE).update(left).update(right).digest();
+  const input = new Uint8Array(1 + left.length + right.length);
+  input[0] = 1;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return unhex(sha256Hex(input));
 }
-
-/** Hash of the empty tree. */
-export const EMPTY_ROOT: Uint8Array = createHash("sha256").digest();
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
@@ -47,6 +45,9 @@ export function unhex(s: string): Uint8Array {
   }
   return out;
 }
+
+/** Hash of the empty tree. */
+export const EMPTY_ROOT: Uint8Array = unhex(sha256Hex(""));
 
 /**
  * Append-only Merkle tree that keeps only the roots of its perfect subtrees ("frontier"):

@@ -4,7 +4,7 @@
  * host checks recipient, freshness, payload integrity, signature, replay and sequence window.
  * Pure: the clock (`now`) and the randomness for nonces (`random`) are passed in.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../audit/sha256.ts";
 import { z } from "zod";
 import { canonicalJson } from "../audit/chain.ts";
 import { b64url, type Signer, unb64url, verifyDid } from "./sign.ts";
@@ -23,7 +23,7 @@ export type Envelope = z.infer<typeof Envelope>;
 
 /** SHA-256 of the payload's canonical JSON. */
 export function payloadHash(payload: unknown): string {
-  return createHash("sha256").update(canonicalJson(payload)).digest("hex");
+  return sha256Hex(canonicalJson(payload));
 }
 
 function signedBytes(e: Omit<Envelope, "sig">): Uint8Array {

@@ -4,6 +4,7 @@
  */
 export {
   applyEvent,
+  applyValidEvent,
   decayed,
   DEFAULT_TRUST,
   EARN_LIMITS,

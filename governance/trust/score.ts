@@ -147,7 +147,19 @@ export function applyEvent(
   raw: unknown,
   c: TrustConfig = DEFAULT_TRUST,
 ): TrustState {
-  const e = TrustEvent.parse(raw);
+  return applyValidEvent(s, TrustEvent.parse(raw), c);
+}
+
+/**
+ * `applyEvent` for an event already known to be valid (built by the host, typed as
+ * TrustEvent): no schema parse on the decision path. Its time must still be finite.
+ */
+export function applyValidEvent(
+  s: TrustState,
+  e: TrustEvent,
+  c: TrustConfig = DEFAULT_TRUST,
+): TrustState {
+  if (!Number.isFinite(e.at) || e.at < 0) throw new Error("a trust event's time is finite");
   if (!Number.isFinite(s.score) || !Number.isFinite(s.at)) throw new Error("corrupt trust state");
   const at = Math.max(s.at, e.at);
   const now = decayed(s, at, c);

@@ -46,6 +46,8 @@ export interface PathRoots {
   cwd: string;
   /** The agent's temp directory (its TMPDIR); `<TMP>` means exactly this path. */
   tmp?: string;
+  /** The kernel keeps the process's cwd at `cwd` (the launcher's seccomp pin). */
+  cwdPinned?: boolean;
 }
 
 /**
@@ -114,7 +116,8 @@ function within(path: string, root: string): boolean {
  * Map a permission check from process `pid` to an action. `roots.code` and `roots.sdk` are the
  * agent's own code and the SDK: reads there are module loads (`import`), anything else is
  * `fs.read`. Relative paths resolve against `roots.cwd` (never the process's cwd at check
- * time, which another thread can change before the open). `write <TMP>` is the agent's temp
+ * time, which another thread can change before the open); unless the kernel pins the cwd
+ * (`roots.cwdPinned`), a check made while the process's cwd is elsewhere is refused. `write <TMP>` is the agent's temp
  * directory `roots.tmp` (and, as Deno would open that name too, the relative file `<TMP>`);
  * other `<…>` values of file checks are refused.
  */
@@ -129,6 +132,7 @@ export function mapPermission(
   const path = (p: string): string => {
     if (isAbsolute(p)) return realPath(agentView(p, pid));
     const resolved = realPath(join(roots.cwd, p));
+    if (roots.cwdPinned) return resolved;
     const now = processCwd(pid);
     if (now !== roots.cwd) {
       refuse ??= `relative path ${JSON.stringify(p)} while the working directory is ${

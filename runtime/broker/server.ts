@@ -17,6 +17,11 @@ export interface BrokerOptions {
   pid: () => number | undefined;
   /** The agent's temp directory (its TMPDIR): where Deno's `<TMP>` placeholder points. */
   tmp?: string;
+  /**
+   * The launcher pins the agent's working directory to its workspace (seccomp: chdir, fchdir
+   * and chroot fail), so relative paths resolve against it with no `/proc/<pid>/cwd` lookup.
+   */
+  cwdPinned?: boolean;
   /** Permission checks allowed once each before the agent's code loads ("perm value"). */
   bootstrap: string[];
   /** Called when the agent's Deno runtime disconnects or misbehaves. */
@@ -127,7 +132,13 @@ export class BrokerServer {
     const pid = this.opts.pid() ?? parsed.pid;
     const m = mapPermission(
       parsed,
-      { code: agent.code, sdk: agent.sdk, cwd: agent.workspace, tmp: this.opts.tmp },
+      {
+        code: agent.code,
+        sdk: agent.sdk,
+        cwd: agent.workspace,
+        tmp: this.opts.tmp,
+        cwdPinned: this.opts.cwdPinned,
+      },
       pid,
     );
     let decided = m;

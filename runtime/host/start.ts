@@ -21,6 +21,7 @@ import {
   agentTmpDir,
   importMapJson,
   launchBudgets,
+  pinsCwd,
   processEnvRefusal,
   SDK_DIR,
   spawnPlan,
@@ -148,6 +149,8 @@ export async function startProcess(
     governor: c.host.governor,
     pid: () => proc.pid,
     tmp: tmpDir,
+    // Under the kernel sandbox at a ring that may not run programs the cwd cannot move.
+    cwdPinned: !!c.host.sandbox().path && pinsCwd(c.opts.rings.doc.rings[ring]),
     rate: budgets.brokerRate,
     bootstrap: [`read ${sdkSocket}`, `write ${sdkSocket}`, `net unix:${sdkSocket}`],
   });

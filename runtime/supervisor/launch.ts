@@ -152,9 +152,7 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     sandbox: i.kernel
       ? {
         launcher: i.kernel.launcher,
-        // Spawning a child sets its cwd with chdir(2): rings that may run programs keep
-        // chdir (a child never asks the broker; the kernel rules bound it either way).
-        pinCwd: ceiling.run === false || (Array.isArray(ceiling.run) && ceiling.run.length === 0),
+        pinCwd: pinsCwd(ceiling),
         readWrite: roots.readWrite,
         readOnly: [
           ...SYSTEM_READ_ONLY,
@@ -166,6 +164,15 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
       }
       : undefined,
   };
+}
+
+/**
+ * Whether the launcher pins the agent's working directory (seccomp makes chdir, fchdir and
+ * chroot fail with EPERM). Spawning a child sets its cwd with chdir(2): rings that may run
+ * programs keep chdir (a child never asks the broker; the kernel rules bound it either way).
+ */
+export function pinsCwd(ceiling: { run?: unknown }): boolean {
+  return ceiling.run === false || (Array.isArray(ceiling.run) && ceiling.run.length === 0);
 }
 
 /**

@@ -6,7 +6,13 @@
 import type { AuditEntry } from "../../governance/audit/mod.ts";
 import type { CompiledPolicy } from "../../governance/mod.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
-import { REVOKE_BELOW, ringAtStart, ringFor, tierOf } from "../../governance/trust/mod.ts";
+import {
+  REVOKE_BELOW,
+  ringAtStart,
+  ringFor,
+  tierOf,
+  type TrustEvent,
+} from "../../governance/trust/mod.ts";
 import type { AgentRef, Ask, Ruling } from "../governor.ts";
 import type { TrustService } from "./service.ts";
 
@@ -54,7 +60,7 @@ export class TrustReactions {
   audited(e: AuditEntry): void {
     const a = this.host.agent(e.agent.id);
     if (!a) return;
-    let event: Record<string, unknown> | null = null;
+    let event: TrustEvent | null = null;
     const at = Date.parse(e.ts);
     // A kill counts against the agent, unless the host killed it to restart it at another ring
     // or because the host itself is shutting down.
@@ -82,7 +88,7 @@ export class TrustReactions {
     if (!a || (ask.path !== "broker" && ask.path !== "sdk")) return;
     if (a.inEnvironment && ask.context?.episode !== undefined) return;
     const at = Date.now();
-    let event: Record<string, unknown>;
+    let event: TrustEvent;
     if (d.effect === "allow") event = { type: "allowed", at };
     else if (d.effect === "deny") {
       const severity = d.rule
@@ -100,8 +106,8 @@ export class TrustReactions {
   }
 
   /** Record the event, then follow the change: revoke below the threshold, or move the ring. */
-  #record(a: TrustedAgent, event: Record<string, unknown>): void {
-    const { before, after } = this.trust.record(a.ref.id, event);
+  #record(a: TrustedAgent, event: TrustEvent): void {
+    const { before, after } = this.trust.record(a.ref.id, event, true);
     const ref = a.ref;
     ref.trust = after;
     if (a.stopping) return;

@@ -5,9 +5,11 @@
 import { dirname } from "node:path";
 import {
   applyEvent,
+  applyValidEvent,
   decayed,
   DEFAULT_TRUST,
   type TrustConfig,
+  type TrustEvent,
   type TrustState,
 } from "../../governance/trust/mod.ts";
 
@@ -71,12 +73,21 @@ export class TrustService {
     this.#changed();
   }
 
-  /** Apply an event (validated); returns the scores before and after. */
-  record(did: string, event: unknown): { before: number; after: number } {
+  /**
+   * Apply an event (validated by its schema); returns the scores before and after. The host's
+   * own events are typed (`TrustEvent`) and skip the parse; anything else is parsed.
+   */
+  record(
+    did: string,
+    event: TrustEvent | unknown,
+    valid = false,
+  ): { before: number; after: number } {
     const at = (event as { at?: number })?.at ?? Date.now();
     const prior = this.#scores.get(did) ?? { score: this.config.baseline, at };
     const before = decayed(prior, at, this.config);
-    const next = applyEvent(prior, event, this.config);
+    const next = valid
+      ? applyValidEvent(prior, event as TrustEvent, this.config)
+      : applyEvent(prior, event, this.config);
     this.#scores.set(did, next);
     this.#changed();
     return { before, after: next.score };

@@ -180,3 +180,23 @@ Deno.test("keystore: 0600 files, passphrase encryption, clear errors", async () 
   assertEquals(loose, `${file}: key file permissions are 644, expected 600`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("hashes match an independent SHA-256 (node createHash): chain, leaf and interior nodes", async () => {
+  const { createHash } = await import("node:crypto");
+  const { hashBody, nodeHash } = await import("../../governance/audit/mod.ts");
+  const ref = (...parts: (string | Uint8Array)[]) => {
+    const h = createHash("sha256");
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const prev = "ab".repeat(32), body = '{"seq":1,"é":"😀\\u2028"}';
+  assertEquals(hashBody(prev, body), ref(new Uint8Array([0]), prev, body).toString("hex"));
+  assertEquals(hex(leafHash(body)), ref(new Uint8Array([0]), body).toString("hex"));
+  const [l, r] = [leafHash("a"), leafHash("b")];
+  assertEquals(hex(nodeHash(l, r)), ref(new Uint8Array([1]), l, r).toString("hex"));
+  const odd = new Uint8Array([9, 9]);
+  assertEquals(hex(nodeHash(odd, r)), ref(new Uint8Array([1]), odd, r).toString("hex"));
+  const leaves = ["a", "b", "c"].map(leafHash);
+  const want = ref(new Uint8Array([1]), ref(new Uint8Array([1]), leaves[0], leaves[1]), leaves[2]);
+  assertEquals(hex(merkleRoot(leaves)), want.toString("hex"));
+});

@@ -106,6 +106,14 @@ Deno.test("race: relative paths resolve against the workspace, never the cwd at 
     const elsewhere = mapPermission(check("read", "a/../b"), { ...roots, cwd: tmp }, Deno.pid);
     assertEquals(elsewhere.resource, join(tmp, "b"));
     if (!elsewhere.refuse?.includes("not the workspace")) throw new Error(elsewhere.refuse);
+    // Where the launcher pins the cwd (seccomp: chdir fails), it is the workspace by
+    // construction: no /proc lookup, no refusal; the path is still resolved there.
+    const pinned = mapPermission(
+      check("read", "a/../b"),
+      { ...roots, cwd: tmp, cwdPinned: true },
+      Deno.pid,
+    );
+    assertEquals([pinned.resource, pinned.refuse], [join(tmp, "b"), undefined]);
     // Absolute paths do not depend on the cwd.
     const abs = mapPermission(check("read", join(tmp, "x")), { ...roots, cwd: tmp }, Deno.pid);
     assertEquals([abs.resource, abs.refuse], [join(tmp, "x"), undefined]);

@@ -1,6 +1,7 @@
 import { assertEquals } from "../policy/asserts.ts";
 import {
   applyEvent,
+  applyValidEvent,
   decayed,
   REVOKE_BELOW,
   ringAtStart,
@@ -113,4 +114,29 @@ Deno.test("ring at start: below standard the tier caps the asked ring at 3; oper
   assertEquals(ringAtStart(2, 600), 2); // standard: as asked
   assertEquals(ringAtStart(0, 600), 0); // rings 0 and 1 are the operator's call
   assertEquals(ringAtStart(1, 500), 1);
+});
+
+Deno.test("the host's typed events (no parse) score exactly as parsed ones; a bad time is refused", () => {
+  const events = [
+    { type: "allowed", at: 5 },
+    { type: "denied", at: 9 },
+    { type: "violation", severity: "high", at: 3_600_000 },
+    { type: "saga_completed", at: 3_600_100 },
+    { type: "killed", at: 7_200_000 },
+  ] as const;
+  let a: TrustState = { score: 650, at: 0 }, b = a;
+  for (const e of events) {
+    a = applyEvent(a, e);
+    b = applyValidEvent(b, e);
+    assertEquals(b, a);
+  }
+  for (const at of [NaN, Infinity, -1]) {
+    let threw = false;
+    try {
+      applyValidEvent(a, { type: "allowed", at });
+    } catch {
+      threw = true;
+    }
+    assertEquals(threw, true);
+  }
 });
