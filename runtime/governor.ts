@@ -149,6 +149,19 @@ export interface PolicyRouter {
 /** Called after each deny (the host uses it for kill-on-denials). */
 export type DenyListener = (agent: Subject, ruling: Ruling, ask: Ask) => void;
 
+/** Rule id -> severity, per compiled policy (built on first use). */
+const SEVERITIES = new WeakMap<CompiledPolicy, Map<string, string>>();
+
+/**
+ * A refusal a program sees as an unset variable: an `env.get` of a variable that is not in the
+ * agent's environment at all, denied by no rule with a severity. Still decided and audited (as
+ * a deny), but not a violation: no trust event, not counted toward the denial flood budget.
+ * A deny rule with a severity opts back in: the read throws and counts.
+ */
+export function answeredAsUnset(ask: Ask, severity: string | undefined): boolean {
+  return ask.action === "env.get" && ask.args?.unset === true && severity === undefined;
+}
+
 export class Governor {
   #policy: CompiledPolicy;
   readonly rings: RingCeilings;
@@ -165,6 +178,18 @@ export class Governor {
   /** The live policy. */
   get policy(): CompiledPolicy {
     return this.#policy;
+  }
+
+  /** The severity of a rule of the live policy (undefined: it has none, or no such rule). */
+  severityOf(rule: string | null): string | undefined {
+    if (rule === null) return undefined;
+    let m = SEVERITIES.get(this.#policy);
+    if (!m) {
+      m = new Map();
+      for (const r of this.#policy.rules) if (r.severity) m.set(r.id, r.severity);
+      SEVERITIES.set(this.#policy, m);
+    }
+    return m.get(rule);
   }
 
   /** Swap in a new policy atomically (callers compile it first; a bad one never gets here). */

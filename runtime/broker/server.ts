@@ -5,7 +5,7 @@
  * `require_approval` cannot wait here and is a deny), and answered. Only the first connection is served (the agent's Deno runtime); anything else
  * that connects is closed at once.
  */
-import type { AgentRef, Governor, Ruling } from "../governor.ts";
+import { type AgentRef, answeredAsUnset, type Governor, type Ruling } from "../governor.ts";
 import { BrokerRequest, type Mapped, mapPermission } from "./map.ts";
 import { OneConnectionSocket, TokenBucket } from "../gateway/unix_socket.ts";
 
@@ -22,6 +22,11 @@ export interface BrokerOptions {
    * and chroot fail), so relative paths resolve against it with no `/proc/<pid>/cwd` lookup.
    */
   cwdPinned?: boolean;
+  /**
+   * Names in the agent process's environment. A denied read of any other name is answered as
+   * an unset variable (Deno reads nothing), audited as a deny (see `answeredAsUnset`).
+   */
+  envNames?: ReadonlySet<string>;
   /** Permission checks allowed once each before the agent's code loads ("perm value"). */
   bootstrap: string[];
   /** Called when the agent's Deno runtime disconnects or misbehaves. */
@@ -141,9 +146,23 @@ export class BrokerServer {
       },
       pid,
     );
+    const names = this.opts.envNames;
+    if (names && m.action === "env.get" && m.resource !== "*" && !names.has(m.resource)) {
+      m.args.unset = true; // nothing to read: a denial can look like an unset variable
+    }
     let decided = m;
     let ruling = this.#decide(m);
     if (ruling.effect === "allow" && m.also) ruling = this.#decide(decided = m.also);
+    if (
+      ruling.effect !== "allow" && answeredAsUnset(
+        { path: "broker", action: m.action, resource: m.resource, args: m.args },
+        governor.severityOf(ruling.rule),
+      )
+    ) {
+      // Deno may look: the variable is not in the process's environment, so it reads nothing.
+      const why = `denied (audit #${ruling.seq}); answered as unset`;
+      return JSON.stringify({ id: parsed.id, result: "allow", reason: why }) + "\n";
+    }
     const result = ruling.effect === "allow" ? "allow" : "deny";
     const reason = ruling.effect === "allow"
       ? `allowed (audit #${ruling.seq})`
@@ -158,7 +177,8 @@ export class BrokerServer {
     if (m.refuse) {
       return governor.record(agent, ask, { effect: "deny", rule: null, reason: m.refuse });
     }
-    return governor.decide(agent, ask);
+    // `unset`: the variable is not in the agent's environment (see envNames).
+    return governor.decide(agent, ask, m.args.unset === true ? { unset: true } : undefined);
   }
 
   /** Stop answering: further checks are denied; the socket is closed. */

@@ -15,6 +15,8 @@ import type { AgentHost } from "../host.ts";
 import type { PluginChannel } from "../plugins/channel.ts";
 import type { AgentCgroup } from "../supervisor/cgroup.ts";
 import {
+  agentEnv,
+  agentHomeDir,
   agentName,
   type AgentPaths,
   agentPaths,
@@ -30,7 +32,7 @@ import { agentCgroup, joinCgroup } from "../supervisor/limits.ts";
 import { type OwnCode, prepareOwnCode } from "../supervisor/own_code.ts";
 import { unconfinedRefusal } from "../supervisor/sandbox/mode.ts";
 import { outwardSymlink } from "../supervisor/sandbox/symlinks.ts";
-import { spawnAgent } from "../supervisor/spawn.ts";
+import { agentEnvNames, spawnAgent } from "../supervisor/spawn.ts";
 import { trustCap } from "../trust/reactions.ts";
 import type { AgentSpec, HostOptions } from "./types.ts";
 
@@ -116,10 +118,15 @@ export async function startProcess(
     throw cannotStart(name, (e as Error).message);
   }
   const tmpDir = agentTmpDir(ref.workspace);
-  try {
-    Deno.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw cannotStart(name, `cannot create its temp directory ${tmpDir}: ${message(e)}`);
+  const env = agentEnv(spec, ref.workspace);
+  const home = agentHomeDir(ref.workspace);
+  const homes = env.HOME === home ? [[home, "home"]] : []; // an operator's HOME is theirs
+  for (const [dir, what] of [[tmpDir, "temp"], ...homes]) {
+    try {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw cannotStart(name, `cannot create its ${what} directory ${dir}: ${message(e)}`);
+    }
   }
   Deno.writeTextFileSync(paths.importMap, importMapJson());
   const deno = c.opts.deno ?? Deno.execPath();
@@ -151,6 +158,7 @@ export async function startProcess(
     tmp: tmpDir,
     // Under the kernel sandbox at a ring that may not run programs the cwd cannot move.
     cwdPinned: !!c.host.sandbox().path && pinsCwd(c.opts.rings.doc.rings[ring]),
+    envNames: agentEnvNames(env),
     rate: budgets.brokerRate,
     bootstrap: [`read ${sdkSocket}`, `write ${sdkSocket}`, `net unix:${sdkSocket}`],
   });

@@ -78,6 +78,23 @@ export function agentTmpDir(workspace: string): string {
   return join(workspace, ".warden-tmp");
 }
 
+/**
+ * The agent's synthetic home (`HOME`, and what `os.homedir()` returns): a directory of its
+ * own in its workspace, never the host user's home.
+ */
+export function agentHomeDir(workspace: string): string {
+  return join(workspace, ".warden-home");
+}
+
+/** The agent process's environment: its HOME (unless the operator gives one), the operator's
+ * variables and its TMPDIR. */
+export function agentEnv(
+  spec: { processEnv?: Record<string, string> },
+  workspace: string,
+): Record<string, string> {
+  return { HOME: agentHomeDir(workspace), ...spec.processEnv, TMPDIR: agentTmpDir(workspace) };
+}
+
 /** The agent process's import map: `@warden/sdk` is the host's SDK. */
 export function importMapJson(): string {
   return JSON.stringify({
@@ -148,7 +165,7 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     stdin: spec.stdin,
     args: spec.args,
     nodeArgv: !i.plugin && (spec.bundle === true || (spec.args?.length ?? 0) > 0),
-    env: { ...spec.processEnv, TMPDIR: agentTmpDir(ref.workspace) },
+    env: agentEnv(spec, ref.workspace),
     sandbox: i.kernel
       ? {
         launcher: i.kernel.launcher,

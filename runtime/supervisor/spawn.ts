@@ -108,6 +108,25 @@ export function agentArgv(s: SpawnSpec): string[] {
   return [...argv, ...deno];
 }
 
+/** What the host adds to every agent's environment (besides the plan's `env`). */
+function runtimeEnv(s: Pick<SpawnSpec, "brokerSocket" | "denoDir">): Record<string, string> {
+  return {
+    DENO_PERMISSION_BROKER_PATH: s.brokerSocket,
+    DENO_DIR: s.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    DENO_NO_PROMPT: "1",
+    NO_COLOR: "1",
+  };
+}
+
+/** Every variable name in the environment `spawnAgent` gives the agent process. */
+export function agentEnvNames(env: Record<string, string> | undefined): Set<string> {
+  return new Set([
+    ...Object.keys(env ?? {}),
+    ...Object.keys(runtimeEnv({ brokerSocket: "", denoDir: "" })),
+  ]);
+}
+
 /** Spawn the agent process. Its environment holds only what Deno needs to reach its broker. */
 export function spawnAgent(s: SpawnSpec): Deno.ChildProcess {
   const [cmd, ...args] = agentArgv(s);
@@ -115,14 +134,7 @@ export function spawnAgent(s: SpawnSpec): Deno.ChildProcess {
     args,
     cwd: s.workspace,
     clearEnv: true,
-    env: {
-      ...s.env,
-      DENO_PERMISSION_BROKER_PATH: s.brokerSocket,
-      DENO_DIR: s.denoDir,
-      DENO_NO_UPDATE_CHECK: "1",
-      DENO_NO_PROMPT: "1",
-      NO_COLOR: "1",
-    },
+    env: { ...s.env, ...runtimeEnv(s) },
     stdin: s.stdin ?? "null",
     stdout: s.stdout,
     stderr: s.stderr,

@@ -13,7 +13,7 @@ import {
   tierOf,
   type TrustEvent,
 } from "../../governance/trust/mod.ts";
-import type { AgentRef, Ask, Ruling } from "../governor.ts";
+import { type AgentRef, answeredAsUnset, type Ask, type Ruling } from "../governor.ts";
 import type { TrustService } from "./service.ts";
 
 /** A running agent as trust sees it, read when an event arrives. */
@@ -94,6 +94,8 @@ export class TrustReactions {
       const severity = d.rule
         ? this.host.policy().rules.find((x) => x.id === d.rule)?.severity
         : undefined;
+      // A probe of a variable the agent does not have, seen by it as unset: not a violation.
+      if (answeredAsUnset(ask, severity)) return;
       event = severity ? { type: "violation", severity, at } : { type: "denied", at };
     } else return;
     this.#record(a, event);

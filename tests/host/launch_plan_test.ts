@@ -90,7 +90,7 @@ Deno.test("spawn plan of a ring 2 agent under the kernel sandbox: flags, kernel 
   assertEquals(plan.cpuSeconds, 4);
   assertEquals(plan.stdout, "piped");
   assertEquals(plan.nodeArgv, true); // arguments: node's argv is rewritten too
-  assertEquals(plan.env, { TMPDIR: "/srv/ws/.warden-tmp" });
+  assertEquals(plan.env, { HOME: "/srv/ws/.warden-home", TMPDIR: "/srv/ws/.warden-tmp" });
   assertEquals(plan.fileSizeBytes, launchBudgets(rings.budgets, 2, {}).diskBytes);
   // Reads: the own-code files one by one and the SDK, never the code directory.
   const read = plan.flags.find((f) => f.startsWith("--allow-read="))!;
@@ -126,6 +126,10 @@ Deno.test("spawn plan of a ring 3 plugin without the kernel sandbox: plugin boot
   assertEquals(plan.nodeArgv, false); // never for plugins
   assertEquals(plan.stdout, "null");
   assertEquals(plan.stderr, "null");
-  assertEquals(plan.env, { MODE: "x", TMPDIR: "/srv/ws/.warden-tmp" });
+  assertEquals(plan.env, {
+    HOME: "/srv/ws/.warden-home",
+    MODE: "x",
+    TMPDIR: "/srv/ws/.warden-tmp",
+  });
   assert(!plan.flags.some((f) => f.startsWith("--allow-write")), plan.flags.join(" "));
 });
