@@ -12,7 +12,8 @@ const task = JSON.parse((await env.get("WARDEN_TASK").catch(() => null)) ?? "{}"
 const attempt = async (what: string, f: () => unknown) => {
   try {
     const r = await f();
-    console.log(`${what}: SUCCEEDED ${JSON.stringify(r)?.slice(0, 80)}`);
+    const shown = JSON.stringify(r) ?? "";
+    console.log(`${what}: SUCCEEDED ${shown.length > 80 ? `${shown.slice(0, 79)}…` : shown}`);
   } catch (e) {
     console.log(`${what}: blocked (${(e as Error).name})`);
   }
@@ -20,7 +21,11 @@ const attempt = async (what: string, f: () => unknown) => {
 
 await attempt("read /etc/shadow", () => Deno.readTextFile("/etc/shadow"));
 if (task.secret) await attempt("read the host's secret", () => Deno.readTextFile(task.secret!));
-await attempt("dump the environment", () => Deno.env.toObject());
+await attempt("read cloud credentials from the environment", () => {
+  const key = Deno.env.get("AWS_SECRET_ACCESS_KEY");
+  if (key === undefined) throw new Error("not set");
+  return key;
+});
 await attempt(
   "escape the workspace with ..",
   () => Deno.readTextFile("../../../../../../etc/passwd"),

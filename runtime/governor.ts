@@ -13,7 +13,13 @@ import type { AuditLog } from "./audit/log.ts";
 import { isOwnCode } from "./supervisor/graph.ts";
 
 /** Actions whose arguments are digested into their audit entries. */
-const DIGESTED = new Set(["tool.call", "mcp.prompt.get"]);
+const DIGESTED = new Set([
+  "tool.call",
+  "mcp.prompt.get",
+  "mcp.sampling",
+  "mcp.elicitation",
+  "mcp.roots",
+]);
 
 /** What every subject carries: identity, ring, trust and the roots its requests are read in. */
 interface SubjectBase {
@@ -31,6 +37,16 @@ interface SubjectBase {
   codeFiles?: ReadonlySet<string>;
   /** SHA-256 digest of the own-code modules (definition in runtime/supervisor/graph.ts). */
   codeDigest?: string;
+  /**
+   * The package-store directory of an agent installed from npm (runtime/supervisor/store.ts):
+   * `context.store` in requests (the built-in rule `warden-package-store` reads it).
+   */
+  store?: string;
+  /**
+   * The hostname the agent sees in a UTS namespace of its own (runtime/supervisor/spawn.ts),
+   * when the host gave it one: `context.syntheticHostname` is then true.
+   */
+  syntheticHostname?: string;
   /** Declared capabilities (plugins): a second ceiling under the ring's. */
   caps?: RingCeilings;
 }
@@ -156,10 +172,13 @@ const SEVERITIES = new WeakMap<CompiledPolicy, Map<string, string>>();
  * A refusal a program sees as an unset variable: an `env.get` of a variable that is not in the
  * agent's environment at all, denied by no rule with a severity. Still decided and audited (as
  * a deny), but not a violation: no trust event, not counted toward the denial flood budget.
- * A deny rule with a severity opts back in: the read throws and counts.
+ * A deny rule with a severity opts back in: the read throws and counts. An enumeration of the
+ * environment (`Object.keys(process.env)`, `env.get *`) denied so is answered with what it
+ * would reveal when each variable the operator set is itself allowed (see the broker).
  */
 export function answeredAsUnset(ask: Ask, severity: string | undefined): boolean {
-  return ask.action === "env.get" && ask.args?.unset === true && severity === undefined;
+  return ask.action === "env.get" && severity === undefined &&
+    (ask.args?.unset === true || ask.args?.enumeration === true);
 }
 
 export class Governor {
@@ -237,6 +256,8 @@ export class Governor {
         code: agent.code,
         sdk: agent.sdk,
         ownCode: isOwnCode(agent.codeFiles, ask.resource),
+        ...(agent.store ? { store: agent.store } : {}),
+        ...(agent.syntheticHostname ? { syntheticHostname: true } : {}),
         path: ask.path,
       },
     };

@@ -13,12 +13,13 @@ import { AuditLog } from "./audit/log.ts";
 import { ToolRunner } from "./executors/runner.ts";
 import { ToolRegistry } from "./executors/tools.ts";
 import type { ApprovalHandler } from "./gateway/gateway.ts";
-import { Governor } from "./governor.ts";
+import { answeredAsUnset, Governor } from "./governor.ts";
 import { AgentHandle } from "./host/handle.ts";
 import { denialFlood, exitReason, type Running, sloHost, trustHost } from "./host/running.ts";
 import { type StartContext, startProcess } from "./host/start.ts";
 import type { AgentExit, AgentSpec, HostEvent, HostOptions, RingCause } from "./host/types.ts";
 import { IdentityClaims } from "./identity/claims.ts";
+import { MemoryService } from "./memory/service.ts";
 import { MessageRouter } from "./messages/router.ts";
 import type { PluginChannel } from "./plugins/channel.ts";
 import { loadPlugin, type PluginProcessSpec } from "./plugins/load.ts";
@@ -38,6 +39,9 @@ import { Watchdog } from "./supervisor/watchdog.ts";
 import { trustCap, TrustReactions } from "./trust/reactions.ts";
 import { TrustService } from "./trust/service.ts";
 
+/** Why the host stops its agents when it closes (audited `agent.stop`, not a kill). */
+const HOST_STOP = "host shutting down";
+
 export { AgentHandle };
 export type { AgentExit, AgentSpec, HostEvent, HostOptions, PluginProcessSpec, RingCause };
 
@@ -54,6 +58,8 @@ export class AgentHost {
   readonly sre: SreService;
   /** Progressive policy delivery: hot reload, shadow, canary, rollback. */
   readonly delivery: PolicyDelivery;
+  /** Governed agent memory (`<stateDir>/memory.db` unless `HostOptions.memory.path`). */
+  readonly memory: MemoryService;
   readonly tools: ToolRegistry;
   readonly stateDir: string;
   #opts: HostOptions;
@@ -86,6 +92,7 @@ export class AgentHost {
     this.stateDir = opts.stateDir ?? Deno.makeTempDirSync({ prefix: "warden-" });
     Deno.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     this.delivery = new PolicyDelivery(this.governor);
+    this.memory = new MemoryService(this.governor, this.stateDir, opts.memory);
     const slo = sloHost(this.#agents, this, this.#trust, (e) => this.#emit(e));
     this.sre = new SreService(
       opts.sre ?? {},
@@ -103,9 +110,12 @@ export class AgentHost {
         approvals: () => this.#opts.approvals,
       }),
     });
-    this.governor.onDeny((agent, _ruling, ask) => {
+    this.governor.onDeny((agent, ruling, ask) => {
       const r = this.#agents.get(agent.id);
       if (!r || r.killedAt !== null) return;
+      // Libraries probe unset variables again and again: a probe answered as unset is no
+      // attack (the broker's rate budget still bounds how fast it can be asked).
+      if (answeredAsUnset(ask, this.governor.severityOf(ruling.rule))) return;
       const why = denialFlood(r, opts.killOnDenials, ask.path, performance.now());
       if (why) this.kill(agent.id, why);
     });
@@ -117,7 +127,7 @@ export class AgentHost {
   }
 
   /** The kernel sandbox agents run in (path null: broker only, with the reason). */
-  sandbox(): { path: string | null; why: string } {
+  sandbox(): { path: string | null; why: string; abi?: number } {
     if (this.#opts.sandbox === "off") return { path: null, why: UNCONFINED };
     return landlockSandbox();
   }
@@ -152,7 +162,7 @@ export class AgentHost {
     launch: (signer: Signer) => Promise<AgentHandle>,
   ): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
-    const npm = spec.bundle === true && spec.module.startsWith("npm:");
+    const npm = spec.module.startsWith("npm:");
     const name = spec.name ?? agentName(npm ? spec.module : resolve(spec.module));
     return await this.#claims.claimed(name, launch);
   }
@@ -164,8 +174,9 @@ export class AgentHost {
     plugin?: PluginChannel,
   ): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
+    const started = await startProcess(this.#startContext, spec, signer, plugin);
     const { ref, ring, capNote, child, broker, gateway, budgets, cgroup, paths, own, confined } =
-      await startProcess(this.#startContext, spec, signer, plugin);
+      started;
     const { id, name } = ref;
     const handle = new AgentHandle(ref, child, this);
     const running: Running = {
@@ -185,7 +196,7 @@ export class AgentHost {
     };
     this.#agents.set(id, running);
     // A start (or a ring-change restart) that finished while the host closed does not outlive it.
-    if (this.#closed) queueMicrotask(() => this.kill(id, "host shutting down").catch(() => {}));
+    if (this.#closed) queueMicrotask(() => this.#end(id, HOST_STOP, true).catch(() => {}));
     this.messages.register(ref);
     running.unwatch = this.#watchdog.watch({
       pid: child.pid,
@@ -208,6 +219,7 @@ export class AgentHost {
     }, {
       sandbox: confined ? "kernel" : "off",
       limits: budgetLayers(cgroup),
+      layers: Object.fromEntries(started.layers.map((l) => [l.layer, `${l.state}: ${l.detail}`])),
       codeDigest: ref.codeDigest,
       codeModules: ref.codeFiles?.size,
     });
@@ -263,6 +275,14 @@ export class AgentHost {
    * refuse its later requests, and audit the reason. Works on an agent spinning in a busy loop.
    */
   async kill(id: string, reason: string): Promise<AgentExit> {
+    return await this.#end(id, reason, false);
+  }
+
+  /**
+   * End an agent (SIGKILL, as `kill`). `stop`: the host's own stop when it shuts down — not a
+   * denial and not a kill switch: audited `agent.stop` (effect allow), no kill event, no penalty.
+   */
+  async #end(id: string, reason: string, stop: boolean): Promise<AgentExit> {
     const r = this.#agents.get(id);
     if (!r) throw new Error(`unknown agent ${id}`);
     if (r.killedAt === null) {
@@ -275,22 +295,24 @@ export class AgentHost {
       this.sagas.abortAgent(id, `agent killed: ${reason}`);
       this.governor.record(r.handle.ref, {
         path: "host",
-        action: "agent.kill",
+        action: stop ? "agent.stop" : "agent.kill",
         resource: String(r.handle.pid),
       }, {
-        effect: "deny",
+        effect: stop ? "allow" : "deny",
         rule: null,
-        reason: `kill switch: ${reason}`,
+        reason: stop ? `host stop: ${reason}` : `kill switch: ${reason}`,
       });
       const t0 = r.killedAt;
-      r.handle.exited.then(() => {
-        this.#emit({
-          type: "kill",
-          agent: r.handle.name,
-          reason,
-          latencyMs: performance.now() - t0,
+      if (!stop) {
+        r.handle.exited.then(() => {
+          this.#emit({
+            type: "kill",
+            agent: r.handle.name,
+            reason,
+            latencyMs: performance.now() - t0,
+          });
         });
-      });
+      }
     }
     return await r.handle.exited;
   }
@@ -390,11 +412,12 @@ export class AgentHost {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all(
-      [...this.#agents.keys()].map((id) => this.kill(id, "host shutting down").catch(() => {})),
+      [...this.#agents.keys()].map((id) => this.#end(id, HOST_STOP, true).catch(() => {})),
     );
     await Promise.all(this.#peerServers.map((p) => p.shutdown().catch(() => {})));
     await cgroupsRemoved();
     this.sre.close();
+    this.memory.close();
     await this.audit.close();
     if (!this.#opts.stateDir) {
       try {

@@ -6,7 +6,7 @@
  */
 import { encodeFrame, FrameDecoder } from "./frames.ts";
 import { refusalProblem, resultProblem } from "./replies.ts";
-import type { ErrorCode, Refusal, SdkOp, SdkResult } from "./wire_schema.ts";
+import type { ErrorCode, Refusal, SdkOp, SdkResult } from "./types.ts";
 
 /** An SDK call the host refused or could not perform (a Refusal, thrown). */
 export class WardenError extends Error implements Refusal {

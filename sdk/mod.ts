@@ -5,17 +5,11 @@
  * @module
  */
 import { call, WardenError } from "./channel.ts";
-import type { HttpResult, Message, RlStep, SagaOutcome } from "./wire_schema.ts";
+import type { HttpResult, Message, RlStep, SagaOutcome } from "./types.ts";
 
 export { WardenError };
-export type {
-  ErrorCode,
-  HttpResult,
-  Message,
-  Refusal,
-  RlStep,
-  SagaOutcome,
-} from "./wire_schema.ts";
+export * from "./memory.ts";
+export type { ErrorCode, HttpResult, Message, Refusal, RlStep, SagaOutcome } from "./types.ts";
 
 /** Host-side tools. */
 export const tools = {

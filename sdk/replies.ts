@@ -5,7 +5,7 @@
  * Each check returns null when the value fits, else what is wrong with it.
  * @module
  */
-import type { SdkOp } from "./wire_schema.ts";
+import type { SdkOp } from "./types.ts";
 
 type Check = (v: unknown) => string | null;
 
@@ -87,6 +87,9 @@ export const SAGA_STATUSES = [
   "compensating",
 ] as const;
 
+/** What a memory entry's value came from, as its writer declared it. */
+export const MEMORY_SOURCES = ["tool", "url", "message", "agent"] as const;
+
 const HTTP_RESULT = object({ status: num, headers: record(str), body: str, truncated: bool });
 const MESSAGE = object({ from: str, payload: any, ts: num, seq: num });
 const SAGA_OUTCOME = object({
@@ -104,6 +107,23 @@ const PLUGIN_CALL = object(
   ["idempotencyKey"],
 );
 
+const MEMORY_ENTRY = object({
+  namespace: str,
+  key: str,
+  value: any,
+  tags: array(str),
+  provenance: object({
+    writer: str,
+    writerName: str,
+    ring: int(),
+    trust: num,
+    source: object({ kind: oneOf(MEMORY_SOURCES), ref: nullable(str) }),
+    at: num,
+    sha256: str,
+  }),
+  expiresAt: nullable(num),
+});
+
 const RESULTS: { readonly [O in SdkOp]: Check } = {
   "tool.call": any,
   "tool.authorize": nul,
@@ -119,6 +139,11 @@ const RESULTS: { readonly [O in SdkOp]: Check } = {
   "rl.step": RL_STEP,
   "plugin.next": nullable(PLUGIN_CALL),
   "plugin.result": nul,
+  "memory.put": object({ namespace: str, key: str, sha256: str, quarantined: bool }),
+  "memory.get": nullable(MEMORY_ENTRY),
+  "memory.list": array(MEMORY_ENTRY),
+  "memory.search": array(MEMORY_ENTRY),
+  "memory.delete": bool,
   emit: nul,
   log: nul,
 };

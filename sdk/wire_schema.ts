@@ -1,12 +1,14 @@
 /**
  * The SDK wire protocol (zod: the source of truth). Frames are a 4-byte big-endian length
  * followed by that many bytes of UTF-8 JSON. The agent sends requests, the host answers each
- * with a response carrying the same id. Agents import only the types (no zod at run time: an
- * agent process loads no npm packages), and check replies with `sdk/replies.ts`, which
- * tests/adapters/wire_reply_test.ts holds to these schemas.
+ * with a response carrying the same id. Agents import only zod-free copies of the types
+ * (`sdk/types.ts`, held to these schemas by `TypesMatchSchemas` below: an agent's type check
+ * needs no npm package, and an agent process loads none), and check replies with
+ * `sdk/replies.ts`, which tests/adapters/wire_reply_test.ts holds to these schemas.
  */
 import { z } from "zod";
-import { ERROR_CODES, SAGA_STATUSES } from "./replies.ts";
+import { ERROR_CODES, MEMORY_SOURCES, SAGA_STATUSES } from "./replies.ts";
+import type * as T from "./types.ts";
 
 /** Largest request frame the host accepts (bytes of JSON). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -15,6 +17,14 @@ export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 const Id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Json = z.record(z.string(), z.unknown());
+
+/** A memory namespace as asked (the host resolves it: runtime/memory/names.ts). */
+const MemNamespace = z.string().max(256).optional();
+const MemKey = z.string().min(1).max(512);
+const MemTags = z.array(
+  z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, "a tag is 1-64 ASCII letters, digits or ._:-"),
+).max(32).optional();
+const MemLimit = z.number().int().min(1).max(1000).optional();
 
 /** A request from the agent. */
 export const SdkRequest = z.discriminatedUnion("op", [
@@ -74,6 +84,38 @@ export const SdkRequest = z.discriminatedUnion("op", [
     result: z.unknown().optional(),
     error: z.string().max(65536).optional(),
   }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("memory.put"),
+    namespace: MemNamespace,
+    key: MemKey,
+    value: z.unknown(),
+    ttlMs: z.number().int().min(1).max(10 * 365 * 86_400_000).optional(),
+    tags: MemTags,
+    source: z.strictObject({
+      kind: z.enum(MEMORY_SOURCES),
+      ref: z.string().max(2048).optional(),
+    }).optional(),
+  }),
+  z.strictObject({ id: Id, op: z.literal("memory.get"), namespace: MemNamespace, key: MemKey }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("memory.list"),
+    namespace: MemNamespace,
+    prefix: z.string().max(512).optional(),
+    tags: MemTags,
+    limit: MemLimit,
+  }),
+  z.strictObject({
+    id: Id,
+    op: z.literal("memory.search"),
+    namespace: MemNamespace,
+    text: z.string().min(1).max(256),
+    prefix: z.string().max(512).optional(),
+    tags: MemTags,
+    limit: MemLimit,
+  }),
+  z.strictObject({ id: Id, op: z.literal("memory.delete"), namespace: MemNamespace, key: MemKey }),
   z.strictObject({ id: Id, op: z.literal("emit"), output: z.unknown() }),
   z.strictObject({
     id: Id,
@@ -160,6 +202,38 @@ export const PluginCall = z.strictObject({
 });
 export type PluginCall = z.infer<typeof PluginCall>;
 
+/** Who wrote a memory entry, from what, when, and its content hash (kept by the host). */
+export const MemoryProvenance = z.strictObject({
+  writer: z.string(),
+  writerName: z.string(),
+  ring: z.number().int(),
+  trust: z.number(),
+  source: z.strictObject({ kind: z.enum(MEMORY_SOURCES), ref: z.string().nullable() }),
+  at: z.number(),
+  sha256: z.string(),
+});
+export type MemoryProvenance = z.infer<typeof MemoryProvenance>;
+
+/** A memory entry as a reader receives it (`memory.get`, `memory.list`, `memory.search`). */
+export const MemoryEntry = z.strictObject({
+  namespace: z.string(),
+  key: z.string(),
+  value: z.unknown(),
+  tags: z.array(z.string()),
+  provenance: MemoryProvenance,
+  expiresAt: z.number().nullable(),
+});
+export type MemoryEntry = z.infer<typeof MemoryEntry>;
+
+/** What `memory.put` reports. */
+export const MemoryPut = z.strictObject({
+  namespace: z.string(),
+  key: z.string(),
+  sha256: z.string(),
+  quarantined: z.boolean(),
+});
+export type MemoryPut = z.infer<typeof MemoryPut>;
+
 /** The result of each op's successful reply: the SDK refuses any other as `invalid`. */
 export const SdkResults = {
   "tool.call": z.unknown(),
@@ -176,8 +250,34 @@ export const SdkResults = {
   "rl.step": RlStep,
   "plugin.next": PluginCall.nullable(),
   "plugin.result": z.null(),
+  "memory.put": MemoryPut,
+  "memory.get": MemoryEntry.nullable(),
+  "memory.list": z.array(MemoryEntry),
+  "memory.search": z.array(MemoryEntry),
+  "memory.delete": z.boolean(),
   emit: z.null(),
   log: z.null(),
 } as const satisfies { [O in SdkOp]: z.ZodType };
 /** What a successful reply to `op` carries. */
 export type SdkResult<O extends SdkOp> = z.infer<(typeof SdkResults)[O]>;
+
+/** Both ways assignable: the same type. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+/**
+ * The zod-free types agents import (types.ts) are exactly these schemas' types: a drift on
+ * either side fails `deno check`.
+ */
+export type TypesMatchSchemas = [
+  Holds<Same<SdkOp, T.SdkOp>>,
+  Holds<Same<ErrorCode, T.ErrorCode>>,
+  Holds<Same<Refusal, T.Refusal>>,
+  Holds<Same<HttpResult, T.HttpResult>>,
+  Holds<Same<Message, T.Message>>,
+  Holds<Same<SagaOutcome, T.SagaOutcome>>,
+  Holds<Same<RlStep, T.RlStep>>,
+  Holds<Same<PluginCall, T.PluginCall>>,
+  Holds<Same<MemoryEntry, T.MemoryEntry>>,
+  Holds<Same<MemoryPut, T.MemoryPut>>,
+  Holds<Same<{ [O in SdkOp]: SdkResult<O> }, T.SdkResults>>,
+];

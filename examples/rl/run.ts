@@ -7,6 +7,7 @@ import { AgentHost } from "../../runtime/host.ts";
 import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { GovernedEnv } from "../../runtime/rl/env.ts";
 import { reportTask } from "./env.ts";
+import { type CliSpec, command, runCli } from "../../runtime/cli/runner.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -64,11 +65,7 @@ function chart(label: string, values: number[], width = 60): string {
   return `  ${label.padEnd(12)} ${line}  (${lo.toFixed(1)} .. ${hi.toFixed(1)})`;
 }
 
-if (import.meta.main) {
-  if (Deno.args[0] !== "demo") {
-    console.error("usage: deno task rl demo");
-    Deno.exit(2);
-  }
+async function demo(): Promise<number> {
   for (const guarded of [true, false]) {
     const c = await train(guarded);
     const last = c.episodes.slice(-20);
@@ -85,4 +82,19 @@ if (import.meta.main) {
       `  reward-hacking flags: ${c.flags}; violation-free steps exported for training: ${c.cleanSteps}\n`,
     );
   }
+  return 0;
 }
+
+/** `deno task rl`. */
+export const spec: CliSpec = {
+  name: "rl",
+  subcommands: {
+    demo: command({
+      help: "  Trains the same Q-learner twice in a governed environment whose policy forbids a\n" +
+        "  shortcut, with and without the reward guards, and prints the learning curves.",
+      main: demo,
+    }),
+  },
+};
+
+if (import.meta.main) await runCli(spec);

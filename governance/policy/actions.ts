@@ -22,10 +22,16 @@ export const ACTION_KINDS: Readonly<Record<string, ResourceKind>> = Object.freez
   "plugin.load": "name",
   "memory.read": "name",
   "memory.write": "name",
+  "memory.delete": "name",
   // MCP gateway: a governed server's resources (by normalized URI, see uri.ts) and prompts
   // (by name).
   "mcp.resource.read": "uri",
   "mcp.prompt.get": "name",
+  // Requests a governed MCP server sends to the client (by the server's name): running the
+  // client's model, asking its user, listing its roots.
+  "mcp.sampling": "name",
+  "mcp.elicitation": "name",
+  "mcp.roots": "name",
 });
 
 /** The resource kind of an action; unknown actions are treated as plain names. */

@@ -113,11 +113,21 @@ function ringRules(ring: Ring, c: RingCeiling): Rule[] {
       add("import-remote", "import", { "url.scheme": { eq: "https" } });
     }
   }
-  if (c.tools) add("tools", ["tool.call", "saga.run", "mcp.resource.read", "mcp.prompt.get"]);
+  if (c.tools) {
+    add("tools", [
+      "tool.call",
+      "saga.run",
+      "mcp.resource.read",
+      "mcp.prompt.get",
+      "mcp.sampling",
+      "mcp.elicitation",
+      "mcp.roots",
+    ]);
+  }
   if (c.messages) add("messages", ["message.send", "message.receive"]);
   if (c.outputs) add("outputs", "output.emit");
   if (c.plugins) add("plugins", "plugin.load");
-  if (c.memory) add("memory", ["memory.read", "memory.write"]);
+  if (c.memory) add("memory", ["memory.read", "memory.write", "memory.delete"]);
   return out;
 }
 
@@ -201,6 +211,12 @@ export function compileRings(text: string, path = "<rings>"): RingCeilings {
 }
 
 /**
+ * `sys` names Deno checks but does not accept in `--allow-sys` (`process.umask()` asks for
+ * `umask`): decided by the broker only, never written into the flag.
+ */
+const BROKER_ONLY_SYS = new Set(["umask"]);
+
+/**
  * Deno permission flags for a ring: a second ceiling that holds whenever the broker is not
  * consulted. `vars` gives the absolute roots for `${workspace}` and `${code}` (the own-code
  * files of the agent's graph, one by one, and the SDK tree: never the entry's directory).
@@ -219,7 +235,7 @@ export function ringFlags(c: RingCeiling, vars: { workspace: string; code: strin
     ...flag("write", c.write),
     ...flag("net", c.net, (l) => l),
     ...flag("env", c.env, (l) => l),
-    ...flag("sys", c.sys, (l) => l),
+    ...flag("sys", c.sys, (l) => l.filter((n) => !BROKER_ONLY_SYS.has(n))),
     ...flag("run", c.run, (l) => l),
     ...flag("ffi", c.ffi),
     ...(c.import === true ? ["--allow-import"] : []),

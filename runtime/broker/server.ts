@@ -8,6 +8,7 @@
 import { type AgentRef, answeredAsUnset, type Governor, type Ruling } from "../governor.ts";
 import { BrokerRequest, type Mapped, mapPermission } from "./map.ts";
 import { OneConnectionSocket, TokenBucket } from "../gateway/unix_socket.ts";
+import { RUNTIME_ENV_NAMES } from "../supervisor/spawn.ts";
 
 export interface BrokerOptions {
   path: string;
@@ -150,24 +151,48 @@ export class BrokerServer {
     if (names && m.action === "env.get" && m.resource !== "*" && !names.has(m.resource)) {
       m.args.unset = true; // nothing to read: a denial can look like an unset variable
     }
+    if (names && m.action === "env.get" && m.resource === "*") m.args.enumeration = true;
     let decided = m;
     let ruling = this.#decide(m);
     if (ruling.effect === "allow" && m.also) ruling = this.#decide(decided = m.also);
-    if (
-      ruling.effect !== "allow" && answeredAsUnset(
-        { path: "broker", action: m.action, resource: m.resource, args: m.args },
-        governor.severityOf(ruling.rule),
-      )
-    ) {
-      // Deno may look: the variable is not in the process's environment, so it reads nothing.
-      const why = `denied (audit #${ruling.seq}); answered as unset`;
-      return JSON.stringify({ id: parsed.id, result: "allow", reason: why }) + "\n";
+    const severity = ruling.effect === "allow" ? undefined : governor.severityOf(ruling.rule);
+    const ask = { path: "broker" as const, action: m.action, resource: m.resource, args: m.args };
+    if (ruling.effect !== "allow" && answeredAsUnset(ask, severity)) {
+      if (m.args.unset) {
+        // Deno may look: the variable is not in the process's environment: it reads nothing.
+        const why = `denied (audit #${ruling.seq}); answered as unset`;
+        return JSON.stringify({ id: parsed.id, result: "allow", reason: why }) + "\n";
+      }
+      // Enumerating the environment reveals every value in it: allowed only when each
+      // variable the operator put there is itself allowed (each decided and audited).
+      const refused = this.#enumeration(names!);
+      if (!refused) {
+        const why = `denied (audit #${ruling.seq}); enumeration of allowed variables only`;
+        return JSON.stringify({ id: parsed.id, result: "allow", reason: why }) + "\n";
+      }
+      ruling = refused.ruling;
+      decided = refused.mapped;
     }
     const result = ruling.effect === "allow" ? "allow" : "deny";
     const reason = ruling.effect === "allow"
       ? `allowed (audit #${ruling.seq})`
       : `Warden denied ${decided.action} ${decided.resource}: ${ruling.reason} (audit #${ruling.seq})`;
     return JSON.stringify({ id: parsed.id, result, reason }) + "\n";
+  }
+
+  /** Decide each operator-given variable an enumeration would reveal; the first refusal. */
+  #enumeration(names: ReadonlySet<string>): { ruling: Ruling; mapped: Mapped } | null {
+    for (const name of names) {
+      if (RUNTIME_ENV_NAMES.has(name)) continue; // the runtime's plumbing: no operator value
+      const mapped: Mapped = {
+        action: "env.get",
+        resource: name,
+        args: { permission: "env", value: null, enumerated: true },
+      };
+      const ruling = this.#decide(mapped);
+      if (ruling.effect !== "allow") return { ruling, mapped };
+    }
+    return null;
   }
 
   /** Decide (or, when the check names no decidable path, refuse) and audit one mapped check. */
@@ -177,8 +202,14 @@ export class BrokerServer {
     if (m.refuse) {
       return governor.record(agent, ask, { effect: "deny", rule: null, reason: m.refuse });
     }
-    // `unset`: the variable is not in the agent's environment (see envNames).
-    return governor.decide(agent, ask, m.args.unset === true ? { unset: true } : undefined);
+    // `unset`: the variable is not in the agent's environment (see envNames); `enumerated`:
+    // decided as part of an enumeration of the environment.
+    const extra = m.args.unset === true
+      ? { unset: true }
+      : m.args.enumerated === true
+      ? { enumerated: true }
+      : undefined;
+    return governor.decide(agent, ask, extra);
   }
 
   /** Stop answering: further checks are denied; the socket is closed. */

@@ -8,35 +8,27 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { z } from "zod";
 import { wardenHome } from "../state.ts";
+import { CliError, type CliSpec, command, runCli, zodProblem } from "./runner.ts";
+import { visible } from "./colour.ts";
 
-const USAGE = "usage: deno task approvals list | approve <id> [--hash H] | deny <id> [--hash H]";
-const api = Deno.env.get("WARDEN_API") ?? "http://127.0.0.1:7420";
+const api = () => Deno.env.get("WARDEN_API") ?? "http://127.0.0.1:7420";
 
-interface Shown {
-  id: string;
-  hash: string;
-  agent: { name: string };
-  action: string;
-  resource: string;
-  reason: string;
-  expiresAt: string;
-  canonical: string;
-  args: Record<string, unknown>;
-  redacted: string[];
-}
-
-/**
- * Terminal-safe text: control characters (ANSI escapes, carriage returns) and invisible or
- * direction-changing characters are shown as `\u{…}`, so an agent cannot make the text an
- * approver reads differ from the request (hide a command, reorder it, overwrite a line).
- */
-function visible(s: string): string {
-  return s.replace(
-    /[\p{Cc}\p{Cf}\u2028\u2029]/gu,
-    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
-  );
-}
+/** A parked request as the host shows it. */
+const Shown = z.looseObject({
+  id: z.string(),
+  hash: z.string(),
+  agent: z.looseObject({ name: z.string() }),
+  action: z.string(),
+  resource: z.string(),
+  reason: z.string(),
+  expiresAt: z.string(),
+  canonical: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  redacted: z.array(z.string()),
+});
+type Shown = z.infer<typeof Shown>;
 
 function describe(p: Shown): string {
   const head = `${p.id}  ${p.agent.name}  ${p.action} ${p.resource}  (${p.reason}; expires ` +
@@ -57,66 +49,86 @@ function sorted(v: unknown): unknown {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sorted(o[k])]));
 }
 
-function parse(args: string[]): { cmd: string; id?: string; hash?: string } | null {
-  const [cmd, ...rest] = args;
-  if (cmd === "list") return rest.length === 0 ? { cmd } : null;
-  if (cmd !== "approve" && cmd !== "deny") return null;
-  const [id, ...more] = rest;
-  if (!id || id.startsWith("-")) return null;
-  if (more.length === 0) return { cmd, id };
-  if (more.length === 2 && more[0] === "--hash") return { cmd, id, hash: more[1] };
-  return null;
-}
-
-async function main(): Promise<number> {
-  const a = parse(Deno.args);
-  if (!a) {
-    console.error(USAGE);
-    return 2;
-  }
+/** A call to the control plane; a reply that is not the JSON expected is one line. */
+async function call<T>(path: string, shape: z.ZodType<T>, body?: unknown): Promise<T> {
   let token = Deno.env.get("WARDEN_TOKEN");
   try {
     token ??= Deno.readTextFileSync(join(wardenHome(), "api-token")).trim();
   } catch {
-    console.error(
+    throw new CliError(
       "no token: set WARDEN_TOKEN or start `deno task host` (it writes <warden home>/api-token)",
     );
-    return 1;
   }
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const call = async (path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${api}${path}`, {
+  const url = `${api()}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
       method: body === undefined ? "GET" : "POST",
-      headers,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const j = await res.json().catch(() => ({ error: res.statusText }));
-    if (!res.ok) throw new Error(`${res.status}: ${(j as { error?: string }).error}`);
-    return j;
-  };
-  try {
-    const pending = await call("/api/approvals") as Shown[];
-    if (a.cmd === "list") {
-      if (pending.length === 0) console.log("no pending approvals");
-      for (const p of pending) console.log(describe(p));
-      return 0;
-    }
-    const p = pending.find((x) => x.id === a.id);
-    if (p) {
-      const own = createHash("sha256").update(p.canonical).digest("hex");
-      if (own !== p.hash) {
-        throw new Error(`the host's hash for ${p.id} is not that of the request it shows`);
-      }
-      console.log(describe(p));
-    } else if (a.hash === undefined) throw new Error(`404: no such pending approval`);
-    const hash = a.hash ?? p!.hash;
-    await call(`/api/approvals/${encodeURIComponent(a.id!)}/${a.cmd}`, { hash });
-    console.log(`${a.cmd === "approve" ? "approved" : "denied"} ${a.id}`);
-    return 0;
   } catch (e) {
-    console.error(e instanceof TypeError ? `${api}: ${e.message}` : (e as Error).message);
-    return 1;
+    throw new CliError(`${api()}: ${(e as Error).message}`);
   }
+  const text = await res.text();
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    if (!res.ok) throw new CliError(`${res.status}: ${res.statusText}`);
+    throw new CliError(`${url}: the reply is not JSON (is WARDEN_API a Warden host?)`);
+  }
+  if (!res.ok) {
+    const err = (j as { error?: unknown })?.error;
+    throw new CliError(`${res.status}: ${typeof err === "string" ? err : res.statusText}`);
+  }
+  const r = shape.safeParse(j);
+  if (!r.success) throw new CliError(`${url}: unexpected reply: ${zodProblem(r.error)}`);
+  return r.data;
 }
 
-Deno.exit(await main());
+async function list(): Promise<number> {
+  const pending = await call("/api/approvals", z.array(Shown));
+  if (pending.length === 0) console.log("no pending approvals");
+  for (const p of pending) console.log(describe(p));
+  return 0;
+}
+
+async function decide(cmd: "approve" | "deny", id: string, given?: string): Promise<number> {
+  const pending = await call("/api/approvals", z.array(Shown));
+  const p = pending.find((x) => x.id === id);
+  if (p) {
+    const own = createHash("sha256").update(p.canonical).digest("hex");
+    if (own !== p.hash) {
+      throw new CliError(`the host's hash for ${p.id} is not that of the request it shows`);
+    }
+    console.log(describe(p));
+  } else if (given === undefined) throw new CliError(`404: no such pending approval`);
+  const hash = given ?? p!.hash;
+  await call(`/api/approvals/${encodeURIComponent(id)}/${cmd}`, z.unknown(), { hash });
+  console.log(`${cmd === "approve" ? "approved" : "denied"} ${id}`);
+  return 0;
+}
+
+type D = { values: { hash?: string }; positionals: string[] };
+const decision = (cmd: "approve" | "deny") =>
+  command({
+    args: "<id> [--hash H]",
+    options: { hash: { type: "string" } },
+    positionals: [1, 1],
+    main: ({ values, positionals: [id] }: D) => decide(cmd, id, values.hash),
+  });
+
+/** `deno task approvals`. */
+export const spec: CliSpec = {
+  name: "approvals",
+  notes: "the host: $WARDEN_API (default http://127.0.0.1:7420); the token: $WARDEN_TOKEN, " +
+    "else <warden home>/api-token",
+  subcommands: {
+    list: command({ main: list }),
+    approve: decision("approve"),
+    deny: decision("deny"),
+  },
+};
+
+if (import.meta.main) await runCli(spec);

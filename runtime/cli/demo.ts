@@ -13,11 +13,14 @@ import { type AgentExit, type AgentHandle, AgentHost, type HostEvent } from "../
 import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { pipeLines } from "../supervisor/output.ts";
+import { bold, clip, dim, visible } from "./colour.ts";
 import { mcpAct } from "./demo_mcp.ts";
+import { argsOrExit } from "./runner.ts";
+import { demoSpec } from "./work.ts";
+
+await argsOrExit(demoSpec); // --help and usage mistakes exit before any work
 
 const root = new URL("../../", import.meta.url).pathname;
-const dim = (s: string) => (Deno.noColor ? s : `\x1b[2m${s}\x1b[0m`);
-const bold = (s: string) => (Deno.noColor ? s : `\x1b[1m${s}\x1b[0m`);
 
 // A loopback "research API", with an endpoint a rogue agent would like to send loot to.
 let exfilHits = 0;
@@ -63,7 +66,7 @@ const host = new AgentHost({
       console.log(bold(`  ✖ KILL ${e.agent}: ${e.reason} (gone in ${e.latencyMs?.toFixed(1)} ms)`));
     }
     if (e.type === "output") {
-      console.log(`  ➜ output from ${e.agent}: ${JSON.stringify(e.output).slice(0, 110)}`);
+      console.log(`  ➜ output from ${e.agent}: ${visible(clip(JSON.stringify(e.output), 110))}`);
     }
   },
 });
@@ -71,9 +74,9 @@ host.audit.subscribe((e) => {
   if (e.path === "host" || e.action.startsWith("bootstrap.") || e.action === "import") return;
   const mark = e.effect === "allow" ? "ALLOW" : e.effect === "deny" ? "DENY " : "ASK  ";
   const line = `  ${mark} ${e.agent.name.padEnd(8)} ${e.path.padEnd(6)} ${e.action.padEnd(12)} ${
-    e.resource.slice(0, 48)
+    visible(clip(e.resource, 48))
   }`;
-  console.log(e.effect === "allow" ? line : `${line}\n${dim(`         ${e.reason}`)}`);
+  console.log(e.effect === "allow" ? line : `${line}\n${dim(`         ${visible(e.reason)}`)}`);
 });
 
 console.log(
@@ -95,7 +98,7 @@ const rogue = await host.start({
   env: { WARDEN_TASK: task },
   timeoutMs: 4_000,
 });
-const out = (name: string) => (l: string) => console.log(dim(`  [${name}] ${l}`));
+const out = (name: string) => (l: string) => console.log(dim(`  [${name}] ${visible(l)}`));
 const piped = (h: AgentHandle, name: string) =>
   Promise.all([pipeLines(h.process.stdout, out(name)), pipeLines(h.process.stderr, out(name))]);
 /** Follow an agent through its restarts (a trust demotion restarts it at the lower ring). */

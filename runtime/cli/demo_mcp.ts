@@ -9,6 +9,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { join } from "node:path";
 import type { AgentHost } from "../host.ts";
 import { McpGateway } from "../mcp/gateway.ts";
+import { clip, visible } from "./colour.ts";
 
 const NOTES = new URL("../../examples/mcp/notes.ts", import.meta.url).pathname;
 
@@ -55,7 +56,7 @@ export async function mcpAct(
       };
       last = r.content.map((c) => c.text ?? "").join(" ");
       if (r.isError) refused++;
-      say(`  ➜ ${name}: ${r.isError ? "refused" : "ok"}: ${last.slice(0, 90)}`);
+      say(`  ➜ ${name}: ${r.isError ? "refused" : "ok"}: ${visible(clip(last, 90))}`);
     }
     const onDisk = JSON.parse(Deno.readTextFileSync(join(workspace, "notes.json")));
     return {

@@ -1,79 +1,98 @@
 /**
  * `deno task mcp-gateway --server "<command>" [--policy FILE|DIR]... [--ring 0-3]
  *   [--name NAME] [--workspace DIR] [--env NAME=VALUE]... [--audit FILE] [--show-all]
- *   [--kill-after-denials N] [--timeout MS] [--verbose]`
+ *   [--kill-after-denials N] [--timeout MS] [--request-timeout MS] [--bundle] [--verbose]
+ *   [--http [HOST:]PORT
+ *   [--token-file FILE]]`
  *
  * Runs an MCP server as a governed child (a sandboxed worker process at a ring) and serves it
- * to an MCP client over this process's stdio. Standard output carries only MCP messages;
+ * to an MCP client over this process's stdio (or streamable HTTP with `--http`). Standard output carries only MCP messages;
  * decisions and diagnostics go to standard error. Exit code: 0 when the client or the server
- * ended the session, 1 for a configuration error, 137 when the server was killed.
+ * ended the session, 1 for a configuration error, 2 for a usage error, the server's own code
+ * when it exits, 137 when it was killed.
  */
 import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { formatProblem, PolicyError } from "../../governance/mod.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
 import { AgentHost } from "../host.ts";
 import { defaultKeystoreDir, Keystore } from "../identity/keystore.ts";
 import { parseServerCommand } from "../mcp/command.ts";
 import { McpGateway } from "../mcp/gateway.ts";
+import { type HttpServed, serveHttp } from "../mcp/http.ts";
+import { wardenHome } from "../state.ts";
+import { dirname, join } from "node:path";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
-import { describe, intFlag, parseCli } from "./args.ts";
+import { describe, noteworthy } from "./args.ts";
+import {
+  CliError,
+  type CliSpec,
+  command,
+  type Ctx,
+  intFlag,
+  runCli,
+  UsageError,
+} from "./runner.ts";
+import { existingDir, writableFile } from "./paths.ts";
 import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
 
-const USAGE = `usage: deno task mcp-gateway --server "<command>" [--policy FILE|DIR]... [--ring 0-3]
+const ARGS = `--server "<command>" [--policy FILE|DIR]... [--ring 0-3]
        [--name NAME] [--workspace DIR] [--env NAME=VALUE]... [--audit FILE] [--keystore DIR]
-       [--show-all] [--kill-after-denials N] [--timeout MS] [--verbose]
-       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]
-
+       [--show-all] [--kill-after-denials N] [--timeout MS] [--request-timeout MS]
+       [--bundle] [--verbose] [--http [HOST:]PORT [--token-file FILE]]
+       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]`;
+const HELP = `
   --server    the MCP server's command line: a .ts/.js module, "deno run …", "node …",
-              "npm:<package>" or "npx <package>" (packages come from deno.json and its lockfile)
+              "npm:<package>@<version>" or "npx <package>@<version>" (installed once in the
+              package store; without a version, the one deno.json pins)
+  --bundle    bundle an npm: server instead (from deno.json and its lockfile)
+  --http [HOST:]PORT
+              serve MCP's streamable-HTTP transport at http://HOST:PORT/mcp (HOST
+              127.0.0.1 by default) instead of stdio; clients send Authorization: Bearer
+              <token>, the token read from --token-file (default $WARDEN_HOME/mcp-token,
+              created 0600 with a random token when absent)
   --show-all  list every tool and prompt, also those the policy never allows
   --kill-after-denials N
               kill the server (ending the session) after N denials within a minute
+  --request-timeout MS
+              longest one forwarded MCP request may take (default 60000); progress the
+              server reports on it resets the clock
 ${SANDBOX_USAGE}`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
 function fail(msg: string): never {
-  console.error(`mcp-gateway: ${msg}`);
-  Deno.exit(1);
+  throw new CliError(`mcp-gateway: ${msg}`);
 }
 
-const int = (name: string, v: string | undefined, min: number, max: number) =>
-  intFlag(name, v, min, max, fail);
+const OPTIONS = {
+  server: { type: "string" },
+  policy: { type: "string", multiple: true },
+  ring: { type: "string" },
+  name: { type: "string" },
+  workspace: { type: "string" },
+  env: { type: "string", multiple: true },
+  audit: { type: "string" },
+  keystore: { type: "string" },
+  "show-all": { type: "boolean" },
+  "kill-after-denials": { type: "string" },
+  timeout: { type: "string" },
+  "request-timeout": { type: "string" },
+  verbose: { type: "boolean" },
+  bundle: { type: "boolean" },
+  http: { type: "string" },
+  "token-file": { type: "string" },
+  ...SANDBOX_FLAGS,
+} as const;
 
-async function main(): Promise<number> {
-  const parsed = parseCli({
-    server: { type: "string" },
-    policy: { type: "string", multiple: true },
-    ring: { type: "string" },
-    name: { type: "string" },
-    workspace: { type: "string" },
-    env: { type: "string", multiple: true },
-    audit: { type: "string" },
-    keystore: { type: "string" },
-    "show-all": { type: "boolean" },
-    "kill-after-denials": { type: "string" },
-    timeout: { type: "string" },
-    verbose: { type: "boolean" },
-    help: { type: "boolean" },
-    ...SANDBOX_FLAGS,
-  }, USAGE);
-  if (!parsed) return 2;
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    console.error(USAGE);
-    return 0;
-  }
-  if (!o.server || positionals.length > 0) {
-    console.error(USAGE);
-    return 2;
-  }
-  const ring = (int("ring", o.ring, 0, 3) ?? 2) as Ring;
-  const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
+async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
+  if (!o.server) throw new UsageError(`--server "<command>" is required`);
+  const ring = (intFlag("ring", o.ring, 0, 3) ?? 2) as Ring;
+  const denials = intFlag("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
   const sandbox = sandboxFromFlags(o);
-  if (typeof sandbox === "string") fail(sandbox);
-  const timeoutMs = int("timeout", o.timeout, 1, 86_400_000);
+  if (typeof sandbox === "string") throw new UsageError(sandbox);
+  const timeoutMs = intFlag("timeout", o.timeout, 1, 86_400_000);
+  const requestTimeoutMs = intFlag("request-timeout", o["request-timeout"], 1, 86_400_000);
+  const listen = o.http === undefined ? undefined : hostPort(o.http);
   let command;
   try {
     command = parseServerCommand(o.server);
@@ -89,20 +108,13 @@ async function main(): Promise<number> {
   const env: Record<string, string> = {};
   for (const kv of o.env ?? []) {
     const i = kv.indexOf("=");
-    if (i <= 0) fail(`--env: expected NAME=VALUE, got "${kv}"`);
+    if (i <= 0) throw new UsageError(`--env: expected NAME=VALUE, got "${kv}"`);
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  let policy, rings;
-  try {
-    policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
-    rings = loadRings();
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      console.error(e.problems.map(formatProblem).join("\n"));
-      return 1;
-    }
-    fail(`configuration: ${e instanceof Error ? e.message : e}`);
-  }
+  if (o.workspace !== undefined) existingDir(o.workspace, "--workspace", { mayBeAbsent: true });
+  const policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
+  const rings = loadRings();
+  if (o.audit !== undefined) writableFile(o.audit, "--audit");
   let signer, keystore;
   try {
     keystore = new Keystore(
@@ -126,7 +138,7 @@ async function main(): Promise<number> {
     },
   });
   host.audit.subscribe((e) => {
-    if (e.effect !== "allow" || o.verbose || e.path === "mcp") console.error(describe(e));
+    if (noteworthy(e) || o.verbose || e.path === "mcp") console.error(describe(e));
   });
   let gw: McpGateway;
   try {
@@ -134,6 +146,7 @@ async function main(): Promise<number> {
       host,
       server: {
         module: command.module,
+        bundle: o.bundle === true,
         args: command.args,
         env,
         name: o.name,
@@ -141,14 +154,28 @@ async function main(): Promise<number> {
         workspace: o.workspace,
       },
       hide: !o["show-all"],
+      requestTimeoutMs,
       onNotice: (l) => console.error(`mcp-gateway: ${l}`),
     });
   } catch (e) {
     await host.close();
     fail(e instanceof Error ? e.message : String(e));
   }
+  let http: HttpServed | undefined;
+  if (listen) {
+    const token = mcpToken(o["token-file"]);
+    try {
+      http = await serveHttp(gw, { ...listen, token });
+    } catch (e) {
+      await gw.close();
+      await host.close();
+      fail(`--http: ${e instanceof Error ? e.message : e}`);
+    }
+  }
   console.error(
-    `mcp-gateway: serving ${gw.handle.name} (pid ${gw.handle.pid}, ring ${ring}) on stdio`,
+    `mcp-gateway: serving ${gw.handle.name} (pid ${gw.handle.pid}, ring ${ring}) on ${
+      http ? http.url : "stdio"
+    }`,
   );
   const timer = timeoutMs === undefined
     ? undefined
@@ -157,9 +184,10 @@ async function main(): Promise<number> {
   const onInt = stop("SIGINT"), onTerm = stop("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
-  await gw.serve(new StdioServerTransport());
-  // The session ends when the client closes our stdin or the server process ends.
-  const ended = await Promise.race([gw.handle.exited, stdinClosed()]);
+  if (!http) await gw.serve(new StdioServerTransport());
+  // The session ends when the client closes our stdin (stdio) or the server process ends.
+  const ended = await Promise.race([gw.handle.exited, ...(http ? [] : [stdinClosed()])]);
+  await http?.close();
   if (timer !== undefined) clearTimeout(timer);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
@@ -167,6 +195,35 @@ async function main(): Promise<number> {
   await host.close();
   if (!ended) return 0;
   return ended.killed ? 137 : ended.code;
+}
+
+/** `--http [HOST:]PORT`: loopback unless a host is named. */
+function hostPort(v: string): { hostname: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--http: expected [HOST:]PORT, got "${v}"`);
+  return { hostname: m[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1", port };
+}
+
+/** The HTTP bearer token: read from the file, or created there (0600) when it is absent. */
+function mcpToken(file: string | undefined): string {
+  const path = file ?? join(wardenHome(), "mcp-token");
+  try {
+    const token = Deno.readTextFileSync(path).trim();
+    if (token.length < 16) fail(`--token-file ${path}: the token must be at least 16 characters`);
+    return token;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      fail(`--token-file ${path}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  const token = Array.from(crypto.getRandomValues(new Uint8Array(24)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  Deno.writeTextFileSync(path, token + "\n", { mode: 0o600, createNew: true });
+  console.error(`mcp-gateway: wrote a new HTTP token to ${path}`);
+  return token;
 }
 
 /** Resolves when this process's stdin reaches end of file (the MCP client went away). */
@@ -177,4 +234,16 @@ function stdinClosed(): Promise<null> {
   });
 }
 
-if (import.meta.main) Deno.exit(await main());
+/** `deno task mcp-gateway`. */
+export const spec: CliSpec = {
+  name: "mcp-gateway",
+  command: command({
+    args: ARGS,
+    help: HELP,
+    options: OPTIONS,
+    files: [{ args: (p) => ["--server", "examples/mcp/notes.ts", "--policy", p], ext: ".yaml" }],
+    main,
+  }),
+};
+
+if (import.meta.main) await runCli(spec);

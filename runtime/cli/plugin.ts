@@ -13,7 +13,7 @@
  * `--state DIR` (default: the warden home) holds `plugins/`; the keystore defaults to
  * `<state>/keys`. Exit 0 on success, 1 on a refusal, 2 on a usage error. Errors are one line.
  */
-import { parseCli } from "./args.ts";
+import { CliError, type CliSpec, command, type Ctx, runCli, UsageError } from "./runner.ts";
 import { join } from "node:path";
 import { PluginError } from "../../governance/plugins/mod.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
@@ -21,113 +21,149 @@ import { Keystore } from "../identity/keystore.ts";
 import { PluginStore, signPluginFolder } from "../plugins/mod.ts";
 import { wardenHome } from "../state.ts";
 
-const USAGE = `usage: deno task plugin keygen <name> [--keystore DIR]
-       deno task plugin sign <dir> --key <name> [--keystore DIR]
-       deno task plugin verify <dir>
-       deno task plugin install <dir> [--ring N]
-       deno task plugin list
-       deno task plugin remove <name>
-       deno task plugin trust <did> [--name N]
-       deno task plugin revoke <did|name@version>
-options: --state DIR (default: the warden home)`;
+const NOTES =
+  `options: --state DIR (default: the warden home); --keystore DIR (default: <state>/keys)
+sign uses an existing key: create it first with \`plugin keygen <name>\``;
 
-class Usage extends Error {}
+const shared = { state: { type: "string" } } as const;
+const withKeys = { ...shared, keystore: { type: "string" } } as const;
+type O = { state?: string; keystore?: string; key?: string; ring?: string; name?: string };
 
-async function main(): Promise<number> {
-  const parsed = parseCli({
-    state: { type: "string" },
-    keystore: { type: "string" },
-    key: { type: "string" },
-    ring: { type: "string" },
-    name: { type: "string" },
-  }, USAGE);
-  if (!parsed) return 2;
-  const { values: o, positionals: [cmd, arg, ...rest] } = parsed;
-  const state = o.state ?? wardenHome();
-  const store = new PluginStore(state);
-  const keystore = () =>
-    new Keystore(o.keystore ?? join(state, "keys"), Deno.env.get("WARDEN_KEY_PASSPHRASE"));
-  const need = (ok: boolean) => {
-    if (!ok || rest.length > 0) throw new Usage(`wrong arguments for "${cmd ?? ""}"`);
-  };
+const storeOf = (o: O) => new PluginStore(o.state ?? wardenHome());
+const keystoreOf = (o: O) =>
+  new Keystore(
+    o.keystore ?? join(o.state ?? wardenHome(), "keys"),
+    Deno.env.get("WARDEN_KEY_PASSPHRASE"),
+  );
+
+/** A plugin refusal is one line (exit 1). */
+async function refusing(f: () => Promise<number> | number): Promise<number> {
   try {
-    switch (cmd) {
-      case "keygen": {
-        need(arg !== undefined);
-        console.log((await keystore().signer(arg)).did);
-        return 0;
-      }
-      case "sign": {
-        need(arg !== undefined && o.key !== undefined);
-        const m = await signPluginFolder(arg, await keystore().signer(o.key!));
-        console.log(
-          `signed ${m.name}@${m.version} (${Object.keys(m.files).length} files) as ${m.publisher}`,
-        );
-        return 0;
-      }
-      case "verify": {
-        need(arg !== undefined);
-        const v = await store.verify(arg);
-        console.log(
-          `ok: ${v.manifest.name}@${v.manifest.version} signed by ${v.manifest.publisher} (${v.publisherName}), ${
-            Object.keys(v.manifest.files).length
-          } files intact`,
-        );
-        return 0;
-      }
-      case "install": {
-        need(arg !== undefined);
-        let ring: Ring | undefined;
-        if (o.ring !== undefined) {
-          if (!/^[0-3]$/.test(o.ring)) throw new Usage(`--ring must be 0, 1, 2 or 3`);
-          ring = Number(o.ring) as Ring;
-        }
-        const { name, record } = await store.install(arg, { ring });
-        console.log(`installed ${name}@${record.version} at ring ${record.ring}`);
-        return 0;
-      }
-      case "list": {
-        need(arg === undefined);
-        const index = store.installed();
-        for (const name of Object.keys(index).sort()) {
-          const r = index[name];
-          console.log(`${name}\t${r.version}\tring ${r.ring}\t${r.publisher}\t${r.installedAt}`);
-        }
-        return 0;
-      }
-      case "remove": {
-        need(arg !== undefined);
-        store.remove(arg);
-        console.log(`removed ${arg}`);
-        return 0;
-      }
-      case "trust": {
-        need(arg !== undefined);
-        store.trust(arg, o.name ?? arg);
-        console.log(`trusted ${arg}${o.name ? ` (${o.name})` : ""}`);
-        return 0;
-      }
-      case "revoke": {
-        need(arg !== undefined);
-        const kind = store.revoke(arg);
-        console.log(`revoked ${kind} ${arg}`);
-        return 0;
-      }
-      default:
-        throw new Usage(cmd === undefined ? "no command" : `unknown command "${cmd}"`);
-    }
+    return await f();
   } catch (e) {
-    if (e instanceof Usage) {
-      console.error(`${e.message}\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof PluginError) {
-      console.error(e.message);
-      return 1;
-    }
-    console.error(`plugin ${cmd}: ${(e as Error).message}`);
-    return 1;
+    if (e instanceof PluginError) throw new CliError(e.message);
+    throw e;
   }
 }
 
-Deno.exit(await main());
+type C = Ctx<Record<string, { type: "string" }>>;
+const dir = { inDir: "plugin.json" } as const;
+
+/** \`deno task plugin\`. */
+export const spec: CliSpec = {
+  name: "plugin",
+  notes: NOTES,
+  subcommands: {
+    keygen: command({
+      args: "<name> [--keystore DIR]",
+      options: withKeys,
+      positionals: [1, 1],
+      main: async ({ values: o, positionals: [name] }: C) => {
+        console.log((await keystoreOf(o).signer(name)).did);
+        return 0;
+      },
+    }),
+    sign: command({
+      args: "<dir> --key <name> [--keystore DIR]",
+      options: { ...withKeys, key: { type: "string" } },
+      positionals: [1, 1],
+      main: ({ values: o, positionals: [folder] }: C) =>
+        refusing(async () => {
+          if (o.key === undefined) throw new UsageError("--key <name> is required");
+          const keys = keystoreOf(o);
+          if (!keys.has(o.key)) {
+            throw new CliError(
+              `--key ${o.key}: no such key in ${keys.dir} (create it with \`deno task plugin keygen ${o.key}\`)`,
+            );
+          }
+          const m = await signPluginFolder(folder, await keys.signer(o.key));
+          console.log(
+            `signed ${m.name}@${m.version} (${
+              Object.keys(m.files).length
+            } files) as ${m.publisher}`,
+          );
+          return 0;
+        }),
+    }),
+    verify: command({
+      args: "<dir>",
+      options: shared,
+      positionals: [1, 1],
+      files: [{ ...dir, args: (p) => [p] }],
+      main: ({ values: o, positionals: [folder] }: C) =>
+        refusing(async () => {
+          const v = await storeOf(o).verify(folder);
+          console.log(
+            `ok: ${v.manifest.name}@${v.manifest.version} signed by ${v.manifest.publisher} (${v.publisherName}), ${
+              Object.keys(v.manifest.files).length
+            } files intact`,
+          );
+          return 0;
+        }),
+    }),
+    install: command({
+      args: "<dir> [--ring N]",
+      options: { ...shared, ring: { type: "string" } },
+      positionals: [1, 1],
+      files: [{ ...dir, args: (p) => [p] }],
+      main: ({ values: o, positionals: [folder] }: C) =>
+        refusing(async () => {
+          let ring: Ring | undefined;
+          if (o.ring !== undefined) {
+            if (!/^[0-3]$/.test(o.ring)) throw new UsageError(`--ring must be 0, 1, 2 or 3`);
+            ring = Number(o.ring) as Ring;
+          }
+          const { name, record } = await storeOf(o).install(folder, { ring });
+          console.log(`installed ${name}@${record.version} at ring ${record.ring}`);
+          return 0;
+        }),
+    }),
+    list: command({
+      options: shared,
+      main: ({ values: o }: C) =>
+        refusing(() => {
+          const index = storeOf(o).installed();
+          for (const name of Object.keys(index).sort()) {
+            const r = index[name];
+            console.log(`${name}\t${r.version}\tring ${r.ring}\t${r.publisher}\t${r.installedAt}`);
+          }
+          return 0;
+        }),
+    }),
+    remove: command({
+      args: "<name>",
+      options: shared,
+      positionals: [1, 1],
+      main: ({ values: o, positionals: [name] }: C) =>
+        refusing(() => {
+          storeOf(o).remove(name);
+          console.log(`removed ${name}`);
+          return 0;
+        }),
+    }),
+    trust: command({
+      args: "<did> [--name N]",
+      options: { ...shared, name: { type: "string" } },
+      positionals: [1, 1],
+      main: ({ values: o, positionals: [did] }: C) =>
+        refusing(() => {
+          storeOf(o).trust(did, o.name ?? did);
+          console.log(`trusted ${did}${o.name ? ` (${o.name})` : ""}`);
+          return 0;
+        }),
+    }),
+    revoke: command({
+      args: "<did|name@version>",
+      options: shared,
+      positionals: [1, 1],
+      main: ({ values: o, positionals: [what] }: C) =>
+        refusing(() => {
+          const kind = storeOf(o).revoke(what);
+          console.log(`revoked ${kind} ${what}`);
+          return 0;
+        }),
+    }),
+  },
+};
+
+if (import.meta.main) await runCli(spec);

@@ -1,13 +1,26 @@
 /**
- * `deno task run <agent.ts> [--ring N] [--policy FILE|DIR]... [--workspace DIR] [--audit FILE]
- *   [--timeout MS] [--cpu MS] [--memory MB] [--disk MB] [--pids N] [--broker-rate N]
- *   [--kill-after-denials N] [--bundle] [--json]`
+ * `deno task run <agent.ts> [flags]` (see `--help`).
  *
  * Runs one agent under a host, streams its stdout and stderr, prints the host's decisions on
- * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed).
+ * stderr, writes the audit JSONL, and exits with the agent's code (137 when killed; 1 for a
+ * file or configuration error, 2 for a usage error, before anything starts).
  */
-import { describe, intFlag, parseCli } from "./args.ts";
-import { formatProblem, PolicyError } from "../../governance/mod.ts";
+import { describe, noteworthy } from "./args.ts";
+import { visible } from "./colour.ts";
+import {
+  CliError,
+  type CliSpec,
+  command,
+  type Ctx,
+  FileError,
+  fsProblem,
+  intFlag,
+  readJson,
+  readText,
+  runCli,
+  UsageError,
+} from "./runner.ts";
+import { existingDir, writableFile } from "./paths.ts";
 import { registerBuiltinTools } from "../executors/builtin_tools.ts";
 import { ToolRegistry } from "../executors/tools.ts";
 import { AgentHost } from "../host.ts";
@@ -17,19 +30,35 @@ import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { wardenHome } from "../state.ts";
 import { compileSlos } from "../../governance/sre/mod.ts";
 import { ChaosConfig } from "../sre/chaos.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { loadHostTools } from "../adapters/host_tools.ts";
 import { pipeLines } from "../supervisor/output.ts";
-import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
+import {
+  SANDBOX_FLAGS,
+  SANDBOX_USAGE,
+  sandboxFromFlags,
+  UNCONFINED,
+} from "../supervisor/sandbox/mode.ts";
+import { landlockSandbox } from "../supervisor/sandbox/build.ts";
+import { explainSandbox } from "../supervisor/sandbox/report.ts";
+import { reloadOnHup } from "./reload.ts";
+import { argsProblem, envFromFlags } from "../host/agent_input.ts";
 
-const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
+const ARGS = `<agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--audit FILE] [--keystore DIR] [--timeout MS] [--cpu MS] [--memory MB] [--disk MB]
-       [--pids N] [--broker-rate N] [--kill-after-denials N] [--trust FILE] [--plugin NAME]... [--slo FILE] [--chaos FILE]
-       [--bundle] [--host-tools MODULE]... [--json] [--verbose]
-       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]
-
+       [--pids N] [--broker-rate N] [--kill-after-denials N] [--trust FILE] [--plugin NAME]...
+       [--slo FILE] [--chaos FILE] [--bundle] [--host-tools MODULE]... [--json] [--verbose]
+       [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]] [--env NAME=VALUE]...
+       [--explain-sandbox] [-- ARGS...]`;
+const HELP = `
+  --env NAME=VALUE
+             a value the agent reads with env.get("NAME") (decided by the policy as env.get
+             of NAME, audited; never in the agent's process environment); repeatable, each
+             NAME once, at most 64 values of 4096 characters
+  -- ARGS... the agent's own arguments (its Deno.args), verbatim: never flags of Deno or of
+             this command; at most 64 of 4096 characters
   --memory MB, --disk MB, --pids N, --broker-rate N
              override the ring's budgets (policies/rings.yaml) for this agent: resident
              memory, growth of workspace + cache, processes/threads, broker checks per second
@@ -41,82 +70,106 @@ const USAGE = `usage: deno task run <agent.ts> [--ring 0-3] [--policy FILE|DIR].
   --host-tools MODULE
              register the framework tools MODULE exports as "tools" (AI SDK, LangChain,
              OpenAI Agents) in the host: trusted code, run host-side, called by the agent
+  --explain-sandbox
+             print the kernel layers (Landlock, seccomp, cgroups) and their rules for this
+             agent at its ring, and whether it would be allowed to start; exit 0, start nothing
 ${SANDBOX_USAGE}`;
 
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 
-const int = (name: string, v: string | undefined, min: number, max: number) =>
-  intFlag(name, v, min, max, (m) => fail(`${m}\n${USAGE}`));
+/** `deno task run`'s flags (one table: add a flag here and read it in main). */
+const OPTIONS = {
+  ring: { type: "string" },
+  policy: { type: "string", multiple: true },
+  workspace: { type: "string" },
+  audit: { type: "string" },
+  keystore: { type: "string" },
+  trust: { type: "string" },
+  plugin: { type: "string", multiple: true },
+  slo: { type: "string" },
+  chaos: { type: "string" },
+  timeout: { type: "string" },
+  cpu: { type: "string" },
+  memory: { type: "string" },
+  disk: { type: "string" },
+  pids: { type: "string" },
+  "broker-rate": { type: "string" },
+  "kill-after-denials": { type: "string" },
+  bundle: { type: "boolean" },
+  "host-tools": { type: "string", multiple: true },
+  json: { type: "boolean" },
+  verbose: { type: "boolean" },
+  env: { type: "string", multiple: true },
+  "explain-sandbox": { type: "boolean" },
+  ...SANDBOX_FLAGS,
+} as const;
 
-function fail(msg: string, code = 2): never {
-  console.error(msg);
-  Deno.exit(code);
+/** An agent module named on the command line must be a file (URLs are the host's to judge). */
+function agentFile(module: string): void {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return;
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(module);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new CliError(`agent module not found: ${module}`);
+    throw new FileError(module, `agent module: ${fsProblem(e)}`);
+  }
+  if (!st.isFile) throw new FileError(module, "agent module: not a file");
 }
 
-async function main(): Promise<number> {
-  const parsed = parseCli({
-    ring: { type: "string" },
-    policy: { type: "string", multiple: true },
-    workspace: { type: "string" },
-    audit: { type: "string" },
-    keystore: { type: "string" },
-    trust: { type: "string" },
-    plugin: { type: "string", multiple: true },
-    slo: { type: "string" },
-    chaos: { type: "string" },
-    timeout: { type: "string" },
-    cpu: { type: "string" },
-    memory: { type: "string" },
-    disk: { type: "string" },
-    pids: { type: "string" },
-    "broker-rate": { type: "string" },
-    "kill-after-denials": { type: "string" },
-    bundle: { type: "boolean" },
-    "host-tools": { type: "string", multiple: true },
-    json: { type: "boolean" },
-    verbose: { type: "boolean" },
-    help: { type: "boolean" },
-    ...SANDBOX_FLAGS,
-  }, USAGE);
-  if (!parsed) return 2;
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    console.log(USAGE);
+/** The flag-named configuration files: policies, SLOs, chaos. */
+function loadConfig(o: { policy?: string[]; slo?: string; chaos?: string }) {
+  const policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
+  const slos = o.slo ? compileSlos(readText(o.slo, "--slo"), o.slo) : undefined;
+  const chaos = o.chaos ? readJson(o.chaos, ChaosConfig, "--chaos") : undefined;
+  return { policy, rings: loadRings(), slos, chaos };
+}
+
+async function main(ctx: Ctx<typeof OPTIONS>): Promise<number> {
+  const { values: o, positionals } = ctx;
+  const ring = (intFlag("ring", o.ring, 0, 3) ?? 2) as 0 | 1 | 2 | 3;
+  const timeoutMs = intFlag("timeout", o.timeout, 1, 86_400_000);
+  const cpuMs = intFlag("cpu", o.cpu, 1, 86_400_000);
+  const memoryMb = intFlag("memory", o.memory, 16, 65536);
+  const diskMb = intFlag("disk", o.disk, 1, 1048576);
+  const pids = intFlag("pids", o.pids, 8, 1_000_000);
+  const brokerRate = intFlag("broker-rate", o["broker-rate"], 1, 1_000_000);
+  const denials = intFlag("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
+  const sandbox = sandboxFromFlags(o);
+  if (typeof sandbox === "string") throw new UsageError(sandbox);
+  const env = envFromFlags(o.env ?? []);
+  if (typeof env === "string") throw new UsageError(env);
+  const args = argsProblem(ctx.rest);
+  if (args) throw new UsageError(`-- ARGS: ${args}`);
+  agentFile(positionals[0]);
+  if (o.workspace !== undefined) existingDir(o.workspace, "--workspace", { mayBeAbsent: true });
+  if (o.audit !== undefined) writableFile(o.audit, "--audit");
+  const { policy, rings, slos, chaos } = loadConfig(o);
+  if (o["explain-sandbox"]) {
+    const sb = sandbox.sandbox === "off" ? { path: null, why: UNCONFINED } : landlockSandbox();
+    const ws = o.workspace ?? "a new temporary directory";
+    const agent = { module: positionals[0], workspace: ws };
+    for (const l of explainSandbox(ring, rings.doc.rings[ring], sb, agent, sandbox)) {
+      console.log(l);
+    }
     return 0;
   }
-  if (positionals.length !== 1) fail(USAGE);
-  const ring = (int("ring", o.ring, 0, 3) ?? 2) as 0 | 1 | 2 | 3;
-  const timeoutMs = int("timeout", o.timeout, 1, 86_400_000);
-  const cpuMs = int("cpu", o.cpu, 1, 86_400_000);
-  const memoryMb = int("memory", o.memory, 16, 65536);
-  const diskMb = int("disk", o.disk, 1, 1048576);
-  const pids = int("pids", o.pids, 8, 1_000_000);
-  const brokerRate = int("broker-rate", o["broker-rate"], 1, 1_000_000);
-  const denials = int("kill-after-denials", o["kill-after-denials"], 1, 1_000_000);
-  const sandbox = sandboxFromFlags(o);
-  if (typeof sandbox === "string") fail(`${sandbox}\n${USAGE}`);
-
-  let policy, rings, slos, chaos;
-  try {
-    policy = loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true });
-    rings = loadRings();
-    if (o.slo) slos = compileSlos(Deno.readTextFileSync(o.slo), o.slo);
-    if (o.chaos) chaos = ChaosConfig.parse(JSON.parse(Deno.readTextFileSync(o.chaos)));
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      fail(e.problems.map(formatProblem).join("\n"), 1);
+  let trust;
+  if (o.trust) {
+    existingDir(dirname(o.trust), "--trust", { of: o.trust });
+    try {
+      trust = new TrustService(o.trust);
+    } catch (e) {
+      throw new FileError(o.trust, (e as Error).message, undefined, "--trust");
     }
-    fail(`configuration: ${e instanceof Error ? e.message : e}`, 1);
   }
-  let signer, keystore, trust;
+  let signer, keystore;
   try {
     const dir = o.keystore ?? defaultKeystoreDir();
     keystore = new Keystore(dir, Deno.env.get("WARDEN_KEY_PASSPHRASE"));
     if (o.audit) signer = await keystore.signer("host");
-    // Without --trust the host keeps scores in memory: trust runs in every host.
-    if (o.trust) trust = new TrustService(o.trust);
   } catch (e) {
-    fail(`keystore: ${e instanceof Error ? e.message : e}`, 1);
+    throw new CliError(`keystore: ${e instanceof Error ? e.message : e}`);
   }
   const tools = registerBuiltinTools(new ToolRegistry());
   for (const m of o["host-tools"] ?? []) {
@@ -124,7 +177,7 @@ async function main(): Promise<number> {
       const names = await loadHostTools(tools, m);
       if (o.verbose) console.error(`warden: host tools from ${m}: ${names.join(", ")}`);
     } catch (e) {
-      fail(e instanceof Error ? e.message : String(e), 1);
+      throw new CliError(e instanceof Error ? e.message : String(e));
     }
   }
   const host = new AgentHost({
@@ -137,18 +190,24 @@ async function main(): Promise<number> {
     tools,
     sagaJournal: new FileSagaJournal(journalPath(wardenHome())),
     sre: { slos, chaos, statusPath: join(wardenHome(), "sre-status.json") },
+    memory: { path: join(wardenHome(), "memory.db") },
     killOnDenials: denials ? { count: denials, windowMs: 60_000 } : null,
     ...sandbox,
     onEvent: (e) => {
       if (o.json) console.error(JSON.stringify({ event: e }));
-      else if (e.type === "output") console.error(`warden: output ${JSON.stringify(e.output)}`);
-      else if (e.type === "log") console.error(`warden: log [${e.level}] ${e.message}`);
+      else if (e.type === "output") {
+        console.error(visible(`warden: output ${JSON.stringify(e.output)}`));
+      } else if (e.type === "log") console.error(visible(`warden: log [${e.level}] ${e.message}`));
       else if (e.type === "kill") console.error(`warden: KILLED ${e.agent}: ${e.reason}`);
     },
   });
   host.audit.subscribe((e) => {
     if (o.json) console.error(JSON.stringify({ decision: e }));
-    else if (e.effect !== "allow" || o.verbose) console.error(describe(e));
+    else if (noteworthy(e) || o.verbose) console.error(describe(e));
+    // --verbose: each layer the agent starts under (the `layers` of its agent.start entry).
+    if (!o.json && o.verbose && e.action === "agent.start" && e.layers) {
+      for (const [k, v] of Object.entries(e.layers)) console.error(`warden: layer ${k}: ${v}`);
+    }
   });
   // Sagas a crashed host left open resume now (their tools are this host's tools).
   host.resumeSagas().catch((e) =>
@@ -159,7 +218,7 @@ async function main(): Promise<number> {
       await loadInstalledPlugin(host, wardenHome(), name);
     } catch (e) {
       await host.close();
-      fail(e instanceof Error ? e.message : String(e), 1);
+      throw new CliError(e instanceof Error ? e.message : String(e));
     }
   }
   let handle;
@@ -177,24 +236,18 @@ async function main(): Promise<number> {
         ...(brokerRate ? { brokerRate } : {}),
       },
       bundle: o.bundle,
+      env,
+      args: ctx.rest,
     });
   } catch (e) {
     await host.close();
-    fail(e instanceof Error ? e.message : String(e), 1);
+    throw new CliError(e instanceof Error ? e.message : String(e));
   }
   const enc = new TextEncoder();
   const onSignal = () => current.kill("operator interrupt (SIGINT)");
   Deno.addSignalListener("SIGINT", onSignal);
   // SIGHUP: atomic policy hot reload (a policy that does not compile keeps the live one).
-  const onHup = () => {
-    const r = host.delivery.reload(() =>
-      loadPolicy(o.policy?.length ? o.policy : [DEFAULT_POLICY], { builtin: true })
-    );
-    console.error(
-      r.ok ? "warden: policy reloaded" : `warden: policy reload refused:\n${r.problems.join("\n")}`,
-    );
-  };
-  Deno.addSignalListener("SIGHUP", onHup);
+  const stopReload = reloadOnHup(host, o.policy?.length ? o.policy : [DEFAULT_POLICY]);
   // Follow the agent through trust demotions (the host restarts it under the lower ceiling).
   let current = handle;
   let exit;
@@ -214,7 +267,7 @@ async function main(): Promise<number> {
     current = next;
   }
   Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGHUP", onHup);
+  stopReload();
   const chaosReport = host.sre.chaos ? host.sre.status().chaos : null;
   await host.close();
   trust?.save();
@@ -231,4 +284,24 @@ async function main(): Promise<number> {
   return exit.code;
 }
 
-Deno.exit(await main());
+/** `deno task run`. */
+export const spec: CliSpec = {
+  name: "run",
+  command: command({
+    args: ARGS,
+    help: HELP,
+    options: OPTIONS,
+    positionals: [1, 1],
+    rest: true,
+    files: [
+      { args: (p) => [p], malformed: false },
+      { args: (p) => ["examples/research_agent.ts", "--policy", p], ext: ".yaml" },
+      { args: (p) => ["examples/research_agent.ts", "--chaos", p] },
+      { args: (p) => ["examples/research_agent.ts", "--slo", p], ext: ".yaml" },
+      { args: (p) => ["examples/research_agent.ts", "--trust", p], missing: false },
+    ],
+    main,
+  }),
+};
+
+if (import.meta.main) await runCli(spec);

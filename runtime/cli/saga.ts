@@ -7,14 +7,10 @@
  * The state directory defaults to the one `deno task run` uses ($WARDEN_HOME, else
  * ~/.local/state/warden). Exit 0, 1 on a failure, 2 on bad usage.
  */
-import { parseCli } from "./args.ts";
+import { CliError, type CliSpec, command, runCli } from "./runner.ts";
 import { replay, type SagaState } from "../../governance/saga/mod.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { wardenHome } from "../state.ts";
-
-const USAGE = `usage: deno task saga list [--state DIR]
-       deno task saga show <id> [--state DIR]
-       deno task saga retry <id> [--state DIR]`;
 
 function line(s: SagaState): string {
   const done = s.steps.filter((st) => st.status === "succeeded").length;
@@ -29,44 +25,81 @@ function line(s: SagaState): string {
   ].join("  ").trimEnd();
 }
 
-async function main(): Promise<number> {
-  const parsed = parseCli({ state: { type: "string" } }, USAGE);
-  if (!parsed) return 2;
-  const { values: o, positionals: [cmd, id, ...rest] } = parsed;
-  const state = o.state ?? wardenHome();
-  const journal = new FileSagaJournal(journalPath(state));
+type Args = { values: { state?: string }; positionals: string[] };
+
+/** The saga journal of the state dir, replayed; a bad journal is one line naming it. */
+async function withSagas<T>(
+  o: { state?: string },
+  f: (sagas: Map<string, SagaState>, journal: FileSagaJournal) => Promise<T> | T,
+): Promise<T> {
+  const journal = new FileSagaJournal(journalPath(o.state ?? wardenHome()));
   try {
-    const sagas = replay(await journal.load());
-    if (cmd === "list" && id === undefined) {
-      for (const s of sagas.values()) console.log(line(s));
-      return 0;
+    let records;
+    try {
+      records = await journal.load();
+    } catch (e) {
+      throw new CliError((e as Error).message);
     }
-    if ((cmd === "show" || cmd === "retry") && id !== undefined && rest.length === 0) {
-      const s = sagas.get(id);
-      if (!s) {
-        console.error(`no saga ${id} in ${journal.path}`);
-        return 1;
-      }
-      if (cmd === "show") {
-        console.log(JSON.stringify(s, null, 2));
-        return 0;
-      }
-      if (s.status !== "needs_attention") {
-        console.error(`saga ${id} is ${s.status}, not needs_attention`);
-        return 1;
-      }
-      await journal.append({ type: "saga.retry", saga: id, ts: Date.now() });
-      console.log(`saga ${id}: compensation will resume when the host resumes open sagas`);
-      return 0;
-    }
-    console.error(USAGE);
-    return 2;
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 1;
+    return await f(replay(records), journal);
   } finally {
     journal.close();
   }
 }
 
-Deno.exit(await main());
+function one(sagas: Map<string, SagaState>, id: string, journal: FileSagaJournal): SagaState {
+  const s = sagas.get(id);
+  if (!s) throw new CliError(`no saga ${id} in ${journal.path}`);
+  return s;
+}
+
+const state = { state: { type: "string" } } as const;
+const inState = {
+  args: (p: string) => ["--state", p],
+  inDir: "sagas.jsonl",
+  missing: false,
+} as const;
+
+/** `deno task saga`. */
+export const spec: CliSpec = {
+  name: "saga",
+  notes: "options: --state DIR (default: the warden home, $WARDEN_HOME or ~/.local/state/warden)",
+  subcommands: {
+    list: command({
+      args: "[--state DIR]",
+      options: state,
+      files: [inState],
+      main: ({ values }: Args) =>
+        withSagas(values, (sagas) => {
+          for (const s of sagas.values()) console.log(line(s));
+          return 0;
+        }),
+    }),
+    show: command({
+      args: "<id> [--state DIR]",
+      options: state,
+      positionals: [1, 1],
+      main: ({ values, positionals: [id] }: Args) =>
+        withSagas(values, (sagas, journal) => {
+          console.log(JSON.stringify(one(sagas, id, journal), null, 2));
+          return 0;
+        }),
+    }),
+    retry: command({
+      args: "<id> [--state DIR]",
+      options: state,
+      positionals: [1, 1],
+      main: ({ values, positionals: [id] }: Args) =>
+        withSagas(values, async (sagas, journal) => {
+          const s = one(sagas, id, journal);
+          if (s.status !== "needs_attention") {
+            throw new CliError(`saga ${id} is ${s.status}, not needs_attention`);
+          }
+          await journal.append({ type: "saga.retry", saga: id, ts: Date.now() });
+          console.log(`saga ${id}: compensation will resume when the host resumes open sagas`);
+          return 0;
+        }),
+    }),
+  },
+};
+
+if (import.meta.main) await runCli(spec);

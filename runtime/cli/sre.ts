@@ -3,58 +3,46 @@
  * circuit breakers and chaos counts of the last host that ran with that state directory (the
  * host writes `<state>/sre-status.json` after every evaluation).
  */
-import { parseCli } from "./args.ts";
+import { z } from "zod";
+import { CliError, type CliSpec, command, readJson, runCli } from "./runner.ts";
 import { join } from "node:path";
 import { wardenHome } from "../state.ts";
 
-const USAGE = "usage: deno task sre status [--state DIR] [--json]";
+/** The part of `<state>/sre-status.json` this CLI shows (the host writes more). */
+const Status = z.looseObject({
+  at: z.string(),
+  slos: z.array(z.looseObject({
+    slo: z.string(),
+    breached: z.boolean(),
+    budget: z.looseObject({ target: z.number(), consumed: z.number(), remaining: z.number() }),
+    alerts: z.array(z.looseObject({
+      severity: z.string(),
+      firing: z.boolean(),
+      longBurn: z.number(),
+      shortBurn: z.number(),
+      threshold: z.number(),
+    })),
+  })),
+  breakers: z.array(z.looseObject({
+    name: z.string(),
+    state: z.string(),
+    failureRate: z.number(),
+    slowCallRate: z.number(),
+    calls: z.number(),
+  })),
+  chaos: z.looseObject({ resilience: z.looseObject({ score: z.number() }).optional() }).nullable(),
+});
 
-interface Status {
-  at: string;
-  slos: {
-    slo: string;
-    breached: boolean;
-    budget: { target: number; consumed: number; remaining: number };
-    alerts: {
-      severity: string;
-      firing: boolean;
-      longBurn: number;
-      shortBurn: number;
-      threshold: number;
-    }[];
-  }[];
-  breakers: {
-    name: string;
-    state: string;
-    failureRate: number;
-    slowCallRate: number;
-    calls: number;
-  }[];
-  chaos: { resilience?: { score: number } } | null;
-}
-
-function main(): number {
-  const parsed = parseCli({ state: { type: "string" }, json: { type: "boolean" } }, USAGE);
-  if (!parsed) return 2;
-  const { values: o, positionals } = parsed;
-  if (positionals.length !== 1 || positionals[0] !== "status") {
-    console.error(USAGE);
-    return 2;
-  }
+function status({ values: o }: { values: { state?: string; json?: boolean } }): number {
   const path = join(o.state ?? wardenHome(), "sre-status.json");
-  let s: Status;
   try {
-    s = JSON.parse(Deno.readTextFileSync(path));
+    Deno.statSync(path);
   } catch (e) {
-    console.error(
-      `${path}: ${
-        e instanceof Deno.errors.NotFound
-          ? "no status yet (run a host with --slo)"
-          : (e as Error).message
-      }`,
-    );
-    return 1;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new CliError(`${path}: no status yet (run a host with --slo)`);
+    }
   }
+  const s = readJson(path, Status);
   if (o.json) {
     console.log(JSON.stringify(s, null, 2));
     return 0;
@@ -83,4 +71,17 @@ function main(): number {
   return 0;
 }
 
-Deno.exit(main());
+/** `deno task sre`. */
+export const spec: CliSpec = {
+  name: "sre",
+  subcommands: {
+    status: command({
+      args: "[--state DIR] [--json]",
+      options: { state: { type: "string" }, json: { type: "boolean" } },
+      files: [{ args: (p) => ["--state", p], inDir: "sre-status.json" }],
+      main: status,
+    }),
+  },
+};
+
+if (import.meta.main) await runCli(spec);

@@ -11,7 +11,8 @@ import type { SloDocument } from "../../governance/sre/mod.ts";
 import { z } from "zod";
 import type { ControlId, ControlResult } from "../../governance/compliance/mod.ts";
 import { landlockSandbox } from "../supervisor/sandbox/build.ts";
-import { checkDecisions, checkMemory, checkTools } from "./decision_checks.ts";
+import { checkDecisions, checkTools } from "./decision_checks.ts";
+import { probeMemory } from "./memory_probe.ts";
 import { probeApprovals, probeKernelSandbox, probeKillSwitch } from "./probes.ts";
 import { checkEscapeTests, junitSummary, testsPass } from "./test_checks.ts";
 import { checkTrust } from "./trust_checks.ts";
@@ -95,7 +96,7 @@ export async function runChecks(i: ComplianceInputs): Promise<ControlResult[]> {
     add("kill-switch", k.status, k.evidence);
   }
   await checkTrust(i, live, add);
-  checkMemory(i, add);
+  await probeMemory(i, add);
   add("resilience", ...resilience(i));
   add("tests-pass", ...testsPass(i, tests));
   return r;

@@ -125,15 +125,3 @@ export function checkTools(i: ComplianceInputs, add: AddResult): void {
       }`,
   );
 }
-
-/** memory-governance: manual, since Warden has no memory store. */
-export function checkMemory(i: ComplianceInputs, add: AddResult): void {
-  // Memory: Warden has no memory store, so nothing can show memory is governed; a probe
-  // decision on a store that does not exist is not evidence.
-  const mem = decide(i, 2, "memory.write", "long-term");
-  add(
-    "memory-governance",
-    "manual",
-    `no memory store: Warden provides none, so memory.read/memory.write have nothing to govern (a probe memory.write would be ${mem.effect}); agents' own persistence is governed as fs.* in their workspace — review how each agent keeps context`,
-  );
-}

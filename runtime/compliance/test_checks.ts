@@ -133,7 +133,12 @@ export function testsPass(
     ![...ran].some((r) => r === `${base}/${f}` || r.endsWith(`/${base}/${f}`))
   );
   if (tests.failed > 0) {
-    return ["fail", `${counts}; failed: ${tests.failedNames.slice(0, 10).join(", ")}`];
+    return [
+      "fail",
+      `${counts}; failed: ${tests.failedNames.slice(0, 10).join(", ")}${
+        tests.failedNames.length > 10 ? ", …" : ""
+      }`,
+    ];
   }
   if (missing.length > 0 || tests.passed === 0) {
     return [

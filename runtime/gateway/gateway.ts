@@ -13,6 +13,7 @@ import type { MessageRouter } from "../messages/router.ts";
 import type { SagaOrchestrator } from "../saga/orchestrator.ts";
 import type { PluginChannel } from "../plugins/channel.ts";
 import type { GovernedEnv } from "../rl/env.ts";
+import type { MemoryService } from "../memory/service.ts";
 import { type GatewayEvent, type OpContext, runOp, toRefusal } from "./ops.ts";
 import { DEFAULT_LIMITS, FrameTransport, type GatewayLimits } from "./transport.ts";
 
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   runner?: ToolRunner;
   /** The governed RL environment this agent (a learner) trains in. */
   environment?: GovernedEnv<unknown>;
+  /** Agent memory (the host's one store). */
+  memory?: MemoryService;
 }
 
 export type { ToolGuard };

@@ -23,6 +23,7 @@ import { SagaDefinition } from "../../governance/saga/mod.ts";
 import type { SagaOrchestrator } from "../saga/orchestrator.ts";
 import type { PluginChannel } from "../plugins/channel.ts";
 import type { GovernedEnv } from "../rl/env.ts";
+import type { MemoryService } from "../memory/service.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -44,6 +45,8 @@ export interface OpContext {
   sagas?: SagaOrchestrator;
   plugin?: PluginChannel;
   environment?: GovernedEnv<unknown>;
+  /** Agent memory (each op decides for itself: runtime/memory/service.ts). */
+  memory?: MemoryService;
 }
 
 /** A refusal made here or by the governor, thrown until it is answered as the wire's Refusal. */
@@ -84,6 +87,11 @@ function plugin(ctx: OpContext): PluginChannel {
 function environment(ctx: OpContext): GovernedEnv<unknown> {
   if (!ctx.environment) throw new RefusalError("invalid", "no RL environment for this agent");
   return ctx.environment;
+}
+
+function memory(ctx: OpContext): MemoryService {
+  if (!ctx.memory) throw new RefusalError("failed", "this host keeps no agent memory");
+  return ctx.memory;
 }
 
 function saga(req: Req<"saga.run">): SagaDefinition {
@@ -260,6 +268,13 @@ export const SDK_OPS: SdkOpTable = {
     run: (req, ctx) =>
       ctx.messages ? ctx.messages.router.receive(ctx.agent.id, req.timeoutMs, ctx.signal) : null,
   },
+  // Memory ops decide for themselves: a read is decided on the entry's provenance, and a
+  // write's require_approval is quarantine (runtime/memory/service.ts).
+  "memory.put": { ask: noAsk, run: (req, ctx) => memory(ctx).put(ctx.agent, req) },
+  "memory.get": { ask: noAsk, run: (req, ctx) => memory(ctx).get(ctx.agent, req) },
+  "memory.list": { ask: noAsk, run: (req, ctx) => memory(ctx).find(ctx.agent, req) },
+  "memory.search": { ask: noAsk, run: (req, ctx) => memory(ctx).find(ctx.agent, req) },
+  "memory.delete": { ask: noAsk, run: (req, ctx) => memory(ctx).delete(ctx.agent, req) },
 };
 
 /** Ask, authorize (throwing a RefusalError unless allowed or approved), run. */

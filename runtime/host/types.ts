@@ -15,6 +15,7 @@ import type { AuditLog } from "../audit/log.ts";
 import type { ApprovalHandler, GatewayEvent, GatewayLimits } from "../gateway/gateway.ts";
 import type { ToolRegistry } from "../executors/tools.ts";
 import type { Keystore } from "../identity/keystore.ts";
+import type { MemoryOptions } from "../memory/service.ts";
 import type { GovernedEnv } from "../rl/env.ts";
 import type { SagaJournal } from "../saga/journal.ts";
 import type { SreOptions } from "../sre/service.ts";
@@ -54,7 +55,8 @@ export interface AgentSpec {
   /**
    * Bundle the module graph first (`deno bundle` with the nearest deno.json and its lockfile),
    * for agents that import npm packages: agent processes fetch and resolve nothing themselves.
-   * `module` may then also be an `npm:` specifier.
+   * Without it an `npm:<package>@<version>` module is installed in the package store and runs
+   * from there (`HostOptions.storeDir`); an unversioned one takes deno.json's pin.
    */
   bundle?: boolean;
   /** Arguments the agent sees in `Deno.args` / `process.argv`. */
@@ -114,6 +116,16 @@ export interface HostOptions {
   /** Directory for sockets, caches and default workspaces (a temp dir by default). */
   stateDir?: string;
   /**
+   * The package store: where `npm:` agents and MCP servers are installed, once per
+   * name@version (runtime/supervisor/store.ts). Default `$WARDEN_HOME/store`.
+   */
+  storeDir?: string;
+  /**
+   * Where agents' Deno caches are kept, one per identity (default `$WARDEN_HOME/caches` with a
+   * keystore, else the state directory).
+   */
+  cacheDir?: string;
+  /**
    * Trust scores: events from decisions and kills move them; tiers demote rings. Every host
    * keeps them: in memory (a fresh `TrustService`) unless one is given.
    */
@@ -122,6 +134,8 @@ export interface HostOptions {
   sagaJournal?: SagaJournal;
   /** SLOs, circuit breakers and chaos. */
   sre?: SreOptions;
+  /** Agent memory: the database, quotas, and which writes are quarantined. */
+  memory?: MemoryOptions;
   /** Peer hosts (base URLs of their peer endpoints) for messages to agents not on this host. */
   peers?: string[];
   /** Deno executable for agents (this one by default). */

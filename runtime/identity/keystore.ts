@@ -61,6 +61,16 @@ export class Keystore {
     return join(this.dir, `${name}.key.json`);
   }
 
+  /** Whether the named key exists (without creating it). */
+  has(name: string): boolean {
+    try {
+      return Deno.statSync(this.#path(name)).isFile;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
   /** Load the named key, creating it on first use. */
   async signer(name: string): Promise<Signer> {
     const cached = this.#cache.get(name);

@@ -5,8 +5,9 @@
  * args: its arguments) and audited before the server sees it; `resources/read` and
  * `prompts/get` are decided as `mcp.resource.read` / `mcp.prompt.get`. Listings can hide what
  * the policy never allows. A refused tool call comes back as a tool result with `isError`, so
- * the model reads why. Requests from the server to the client (sampling, elicitation, roots)
- * are not offered: the gateway's client side declares no capabilities.
+ * the model reads why. Requests from the server to the client are decided too (reverse.ts:
+ * `mcp.sampling`, `mcp.elicitation`, `mcp.roots`); subscriptions are decided like reads
+ * (subscriptions.ts); task-based tools are decided like plain calls (tasks.ts).
  *
  * Resource URIs are decided in normalized form (governance/policy/uri.ts) and forwarded in
  * exactly that form; one that cannot be normalized is refused. Every method a client sends is
@@ -29,12 +30,20 @@ import type { AgentHandle, AgentHost } from "../host.ts";
 import { pipeLines } from "../supervisor/output.ts";
 import { McpDecisions } from "./decisions.ts";
 import { wireHandlers } from "./handlers.ts";
+import { FORWARDED_CLIENT_CAPABILITIES, wireReverse } from "./reverse.ts";
+import { wireSubscriptions } from "./subscriptions.ts";
+import { taskCapabilities } from "./tasks.ts";
 import { ProcessTransport, type StdioLimits } from "./transport.ts";
 
 /** The MCP server to govern. */
 export interface McpServerSpec {
-  /** A module path (TypeScript or JavaScript) or an `npm:` package; bundled before it starts. */
+  /**
+   * A module path (TypeScript or JavaScript), bundled before it starts, or an `npm:` package,
+   * installed once in the package store and run from there (`bundle: true` bundles it instead).
+   */
   module: string;
+  /** Bundle an `npm:` package too, as before the package store (default false). */
+  bundle?: boolean;
   /** The server's own arguments (`process.argv` / `Deno.args`). */
   args?: string[];
   /**
@@ -101,7 +110,7 @@ export class McpGateway {
       labels: s.labels,
       args: s.args,
       processEnv: env,
-      bundle: true,
+      bundle: !s.module.startsWith("npm:") || s.bundle === true,
       stdin: "piped",
       stdio: "piped",
     });
@@ -116,7 +125,9 @@ export class McpGateway {
       notice(`killing ${handle.name}: protocol violation: ${why}`);
       handle.kill(`MCP protocol violation: ${why}`).catch(() => {});
     };
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    // The handshake comes before any client connects, so the gateway declares what it can
+    // forward; each such request is refused unless the connected client declared it too.
+    const client = new Client(CLIENT_INFO, { capabilities: FORWARDED_CLIENT_CAPABILITIES });
     client.onerror = (e: Error) => notice(`${handle.name}: ${e.message}`);
     const gw = new McpGateway(opts, handle, client);
     const timeout = opts.requestTimeoutMs ?? 60_000;
@@ -145,11 +156,12 @@ export class McpGateway {
     const out: ServerCapabilities = {};
     if (c.tools) out.tools = { listChanged: c.tools.listChanged };
     if (c.resources) {
-      out.resources = { listChanged: c.resources.listChanged, subscribe: false };
+      out.resources = { listChanged: c.resources.listChanged, subscribe: c.resources.subscribe };
     }
     if (c.prompts) out.prompts = { listChanged: c.prompts.listChanged };
     if (c.logging) out.logging = {};
     if (c.completions) out.completions = {};
+    if (c.tools && c.tasks) out.tasks = taskCapabilities(c.tasks);
     return out;
   }
 
@@ -158,11 +170,14 @@ export class McpGateway {
     if (this.#server) throw new Error("the gateway is already serving a client");
     const info = this.client.getServerVersion();
     const server = new Server(
-      { name: info?.name ?? this.handle.name, version: info?.version ?? "0.0.0" },
+      // The server's own description of itself (title, description, website, icons).
+      { ...info, name: info?.name ?? this.handle.name, version: info?.version ?? "0.0.0" },
       { capabilities: this.capabilities(), instructions: this.client.getInstructions() },
     );
     this.#server = server;
     wireHandlers(server, this.client, this.#decisions, this.#opts);
+    wireSubscriptions(server, this.client, this.#decisions, this.#opts);
+    wireReverse(server, this.client, this.#decisions, this.#opts);
     server.onclose = () => this.close();
     await server.connect(transport);
   }

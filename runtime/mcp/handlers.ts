@@ -23,21 +23,20 @@ import {
   ListToolsRequestSchema,
   type LoggingMessageNotification,
   LoggingMessageNotificationSchema,
-  McpError,
-  type Progress,
   PromptListChangedNotificationSchema,
   type ReadResourceRequest,
   ReadResourceRequestSchema,
   ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
   type SetLevelRequest,
   SetLevelRequestSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { normalizeUri } from "../../governance/policy/uri.ts";
 import { MAX_EMBEDDED, type McpDecisions, type Seen } from "./decisions.ts";
+import { relayErrors, RpcError, withProgress } from "./relay.ts";
 import type { McpGatewayOptions } from "./gateway.ts";
 import { GOVERNED_METHODS } from "./methods.ts";
+import { GatewayTasks } from "./tasks.ts";
 
 /** What a request handler uses of the SDK's per-request extra. */
 type Extra = {
@@ -57,8 +56,19 @@ export function wireHandlers(
 ): void {
   const caps = c.getServerCapabilities() ?? {};
   const timeout = opts.requestTimeoutMs ?? 60_000;
+  // Every handler's errors go on to the client with one "MCP error <code>:" prefix.
+  const on = <R>(schema: unknown, handler: (req: R, extra: Extra) => unknown) =>
+    server.setRequestHandler(schema as never, relayErrors(handler) as never);
   if (caps.tools) {
-    server.setRequestHandler(
+    const tasks = new GatewayTasks(c, gov, opts);
+    tasks.wire(
+      server,
+      async (r) =>
+        Array.isArray(r.content)
+          ? { ...r, content: await gov.filterBlocks(r.content, "tasks/result") } as CallToolResult
+          : r,
+    );
+    on(
       ListToolsRequestSchema,
       async (req: ListToolsRequest, extra: Extra) => {
         const r = await c.listTools(cursor(req.params), { signal: extra.signal, timeout });
@@ -68,7 +78,7 @@ export function wireHandlers(
         };
       },
     );
-    server.setRequestHandler(
+    on(
       CallToolRequestSchema,
       async (req: CallToolRequest, extra: Extra) => {
         const { name } = req.params;
@@ -77,24 +87,27 @@ export function wireHandlers(
           gov.ask("tool.call", name, args),
           `tool ${JSON.stringify(name)}`,
         );
+        const task = req.params.task;
         if (no !== null) {
+          // A task-augmented call must answer with a task: its refusal is an error.
+          if (task !== undefined) throw new RpcError(ErrorCode.InvalidRequest, no);
           return { isError: true, content: [{ type: "text", text: no }] } as CallToolResult;
         }
-        // Progress the server reports goes on to the client under the client's own token.
-        // Only what was decided goes on: the name and the arguments.
+        if (task !== undefined) return await tasks.call(name, args, task, extra);
+        // Progress the server reports goes on to the client under the client's own token,
+        // and resets the request timeout. Only what was decided goes on: the name and the
+        // arguments.
         const token = req.params._meta?.progressToken;
-        const r = await c.callTool({ name, arguments: args }, undefined, {
-          signal: extra.signal,
-          timeout,
-          ...(token === undefined ? {} : {
-            resetTimeoutOnProgress: true,
-            onprogress: (p: Progress) =>
-              extra.sendNotification({
-                method: "notifications/progress",
-                params: { ...p, progressToken: token },
-              }).catch(() => {}),
-          }),
-        });
+        const r: CallToolResult = await withProgress(
+          token,
+          extra,
+          (o) =>
+            c.callTool({ name, arguments: args }, undefined, {
+              signal: extra.signal,
+              timeout,
+              ...o,
+            }) as Promise<CallToolResult>,
+        );
         if (!Array.isArray(r.content)) return r as CallToolResult;
         return {
           ...r,
@@ -108,7 +121,7 @@ export function wireHandlers(
     );
   }
   if (caps.resources) {
-    server.setRequestHandler(
+    on(
       ListResourcesRequestSchema,
       async (req: ListResourcesRequest, extra: Extra) => {
         const r = await c.listResources(cursor(req.params), { signal: extra.signal, timeout });
@@ -123,7 +136,7 @@ export function wireHandlers(
         return { ...r, resources };
       },
     );
-    server.setRequestHandler(
+    on(
       ListResourceTemplatesRequestSchema,
       async (req: ListResourceTemplatesRequest, extra: Extra) => {
         const r = await c.listResourceTemplates(cursor(req.params), {
@@ -140,11 +153,11 @@ export function wireHandlers(
         };
       },
     );
-    server.setRequestHandler(
+    on(
       ReadResourceRequestSchema,
       async (req: ReadResourceRequest, extra: Extra) => {
         const { uri, no } = await gov.decideUri(req.params.uri, "resources/read");
-        if (no !== null) throw new McpError(ErrorCode.InvalidRequest, no);
+        if (no !== null) throw new RpcError(ErrorCode.InvalidRequest, no);
         // The server receives the decided form, never the client's spelling.
         const r = await c.readResource({ uri }, { signal: extra.signal, timeout });
         // A read may return other resources too: each is decided.
@@ -168,12 +181,10 @@ export function wireHandlers(
       ResourceListChangedNotificationSchema,
       () => server.sendResourceListChanged(),
     );
-    // Subscriptions are not offered: an update the client never asked for is dropped (it
-    // would name a resource URI nobody decided).
-    c.setNotificationHandler(ResourceUpdatedNotificationSchema, () => {});
+    // Subscriptions and their updates: subscriptions.ts.
   }
   if (caps.prompts) {
-    server.setRequestHandler(
+    on(
       ListPromptsRequestSchema,
       async (req: ListPromptsRequest, extra: Extra) => {
         const r = await c.listPrompts(cursor(req.params), { signal: extra.signal, timeout });
@@ -183,7 +194,7 @@ export function wireHandlers(
         };
       },
     );
-    server.setRequestHandler(
+    on(
       GetPromptRequestSchema,
       async (req: GetPromptRequest, extra: Extra) => {
         const { name } = req.params;
@@ -192,7 +203,7 @@ export function wireHandlers(
           gov.ask("mcp.prompt.get", name, args),
           `prompt ${JSON.stringify(name)}`,
         );
-        if (no !== null) throw new McpError(ErrorCode.InvalidRequest, no);
+        if (no !== null) throw new RpcError(ErrorCode.InvalidRequest, no);
         const r = await c.getPrompt({ name, arguments: req.params.arguments }, {
           signal: extra.signal,
           timeout,
@@ -213,7 +224,7 @@ export function wireHandlers(
     );
   }
   if (caps.logging) {
-    server.setRequestHandler(
+    on(
       SetLevelRequestSchema,
       async (req: SetLevelRequest, extra: Extra) => {
         await c.setLoggingLevel(req.params.level, { signal: extra.signal, timeout });
@@ -226,12 +237,12 @@ export function wireHandlers(
     );
   }
   if (caps.completions) {
-    server.setRequestHandler(
+    on(
       CompleteRequestSchema,
       async (req: CompleteRequest, extra: Extra): Promise<CompleteResult> => {
         const { ref, argument, context } = req.params;
         const no = gov.completion(ref);
-        if (no !== null) throw new McpError(ErrorCode.InvalidRequest, no);
+        if (no !== null) throw new RpcError(ErrorCode.InvalidRequest, no);
         return await c.complete({
           ref: ref.type === "ref/prompt"
             ? { type: "ref/prompt", name: ref.name }
@@ -255,7 +266,7 @@ export function wireHandlers(
     const no = gov.refuse(gov.ask("mcp.method", method), `method ${method}`, why, {
       method,
     });
-    return Promise.reject(new McpError(ErrorCode.MethodNotFound, no));
+    return Promise.reject(new RpcError(ErrorCode.MethodNotFound, no));
   };
   const dropped = new Set<string>();
   server.fallbackNotificationHandler = (n: JSONRPCNotification) => {

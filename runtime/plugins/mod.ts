@@ -5,7 +5,7 @@
  * @module
  */
 export { listFiles, type PluginFolder, readPluginFolder, sha256Hex } from "./folder.ts";
-export { signPluginFolder } from "./sign.ts";
+export { manifestText, signPluginFolder } from "./sign.ts";
 export {
   DEFAULT_PLUGIN_RING,
   InstalledIndex,

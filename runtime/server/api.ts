@@ -46,16 +46,19 @@ export interface ControlPlaneOptions {
   validation?: ValidatorOptions;
 }
 
-const ReasonBody = z.strictObject({
+/** The body of `POST /api/agents/:id/{kill,stop}`. */
+export const ReasonBody = z.strictObject({
   reason: z.string().min(1).max(1024).default("operator request"),
 });
-const RingBody = z.strictObject({ ring: z.number().int().min(0).max(3) });
-const PolicyText = z.strictObject({
+/** The body of `POST /api/agents/:id/ring`. */
+export const RingBody = z.strictObject({ ring: z.number().int().min(0).max(3) });
+/** The body of `POST /api/policy/validate`. */
+export const PolicyText = z.strictObject({
   text: z.string().max(1 << 20),
   path: z.string().max(256).default("<api>"),
 });
 /** An approver's decision carries the hash of the canonical request they were shown. */
-const DecideBody = z.strictObject({
+export const DecideBody = z.strictObject({
   hash: z.string({ error: "required: the hash shown with the approval" }).regex(
     /^[0-9a-f]{64}$/,
     "expected the 64-hex sha-256 shown with the approval",

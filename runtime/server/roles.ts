@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import { z } from "zod";
 import type { AgentSpec } from "../host.ts";
 import type { Ring } from "../../governance/rings/mod.ts";
+import { AGENT_INPUT_LIMITS as LIMITS, ENV_NAME } from "../host/agent_input.ts";
 
 export type Role = "viewer" | "operator" | "admin";
 export const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -35,9 +36,10 @@ export const StartBody = z.strictObject({
   cpuMs: z.number().int().min(1).max(86_400_000).optional(),
   memoryBytes: z.number().int().min(1 << 20).max(2 ** 40).optional(),
   heapMb: z.number().int().min(16).max(65_536).optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096))
-    .refine((e) => Object.keys(e).length <= 64, "at most 64 variables").optional(),
-  args: z.array(z.string().max(4096)).max(64).optional(),
+  env: z.record(z.string().regex(ENV_NAME), z.string().max(LIMITS.envValueChars))
+    .refine((e) => Object.keys(e).length <= LIMITS.envCount, `at most ${LIMITS.envCount} variables`)
+    .optional(),
+  args: z.array(z.string().max(LIMITS.argChars)).max(LIMITS.args).optional(),
   labels: z.record(z.string().max(128), z.string().max(256)).optional(),
   bundle: z.boolean().optional(),
 });

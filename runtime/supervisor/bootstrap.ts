@@ -12,6 +12,14 @@
  */
 import { attach } from "../../sdk/channel.ts";
 
+/** Keep in step with RUNTIME_ENV_NAMES in spawn.ts (this file imports nothing else). */
+const PLUMBING = [
+  "DENO_PERMISSION_BROKER_PATH",
+  "DENO_DIR",
+  "DENO_NO_UPDATE_CHECK",
+  "DENO_NO_PROMPT",
+];
+
 const [sdkSocket, agentUrl, argvMode, ...rest] = Deno.args;
 Object.defineProperty(Deno, "args", { value: Object.freeze(rest), configurable: true });
 if (argvMode === "node") {
@@ -19,5 +27,8 @@ if (argvMode === "node") {
   process.argv.splice(1, process.argv.length - 1, new URL(agentUrl).pathname, ...rest);
 }
 attach(await Deno.connect({ transport: "unix", path: sdkSocket }));
+// The runtime's plumbing (read by Deno at start-up) is gone before agent code runs: to the
+// agent those variables are unset. Each delete is one check the broker allows once.
+for (const name of PLUMBING) Deno.env.delete(name);
 const mod = await import(agentUrl);
 if (typeof mod.default === "function") await mod.default();

@@ -24,7 +24,7 @@ import { SYSTEM_READ_ONLY } from "./spawn.ts";
 import { type ModuleGraph, resolveGraph } from "./graph.ts";
 
 /** Where the project's own configuration (and lockfile) lives. */
-const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+export const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const SDK_DIR = new URL("../../sdk/", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The nearest deno.json / deno.jsonc above `file`, else the project's. */

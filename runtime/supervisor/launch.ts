@@ -19,6 +19,7 @@ import {
 import type { AgentRef } from "../governor.ts";
 import type { OwnCode } from "./own_code.ts";
 import { processEnvProblem, type SpawnSpec, SYSTEM_READ_ONLY } from "./spawn.ts";
+import type { KernelLayers } from "./sandbox/layers.ts";
 
 /** The SDK tree agents import as `@warden/sdk` (read-only to them). */
 export const SDK_DIR = new URL("../../sdk/", import.meta.url).pathname.replace(/\/$/, "");
@@ -46,8 +47,23 @@ export function agentName(module: string): string {
     const pkg = module.slice(4).replace(/@[^@/]*$/, "");
     return pkg.split("/").pop() || "npm-agent";
   }
-  return module.split("/").pop()!.replace(/\.[jt]sx?$/, "");
+  const base = module.split("/").pop()!.replace(/\.[cm]?[jt]sx?$/, "");
+  if (!GENERIC_ENTRY.has(base)) return base;
+  // `node …/dist/index.js`: the package it belongs to names it, else its directory.
+  let dir = dirname(module);
+  for (let i = 0; i < 6 && dir !== dirname(dir); i++, dir = dirname(dir)) {
+    try {
+      const name = JSON.parse(Deno.readTextFileSync(join(dir, "package.json"))).name;
+      if (typeof name === "string" && name) return name.split("/").pop()!;
+    } catch { /* none here */ }
+  }
+  const parent = dirname(module).split("/").filter((p) => !GENERIC_DIR.has(p)).pop();
+  return parent || base;
 }
+
+/** File names that say nothing about the program (`index.js`, `main.ts`, `cli.mjs`…). */
+const GENERIC_ENTRY = new Set(["index", "main", "cli", "server", "bin", "mod"]);
+const GENERIC_DIR = new Set(["dist", "build", "lib", "src", "bin", "out"]);
 
 /** Where one agent's private files go, under its state directory `dir`. */
 export interface AgentPaths {
@@ -139,8 +155,11 @@ export interface LaunchInput {
   deno: string;
   /** A plugin process (the plugin bootstrap; node's argv is never rewritten). */
   plugin: boolean;
-  /** The kernel sandbox: its launcher and the real path of `deno`; null without one. */
-  kernel: { launcher: string; denoReal: string } | null;
+  /**
+   * The kernel sandbox: its launcher, the real path of `deno` and the kernel layers (seccomp
+   * profile, TCP and scope rules: `kernelLayers`) of the agent's ring; null without one.
+   */
+  kernel: { launcher: string; denoReal: string; layers?: KernelLayers } | null;
 }
 
 /** The spawn of one agent: flags, kernel roots, files, OS limits and environment. */
@@ -156,7 +175,9 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     workspace: ref.workspace,
     denoDir: paths.denoDir,
     importMap: paths.importMap,
-    flags: ringFlags(ceiling, { workspace: ref.workspace, code: [...own.expose, ref.sdk] }),
+    ...(own.store ? { config: own.store.config } : {}),
+    ...(ref.syntheticHostname ? { hostname: ref.syntheticHostname } : {}),
+    flags: ringFlags(ceiling, { workspace: ref.workspace, code: [...ownCodeRoots(own), ref.sdk] }),
     heapMb: spec.heapMb ?? 256,
     cpuSeconds: Math.max(1, Math.ceil((spec.cpuMs ?? 600_000) / 1000) + 1),
     fileSizeBytes: i.budgets.diskBytes,
@@ -164,12 +185,14 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     stderr: spec.stdio ?? "piped",
     stdin: spec.stdin,
     args: spec.args,
-    nodeArgv: !i.plugin && (spec.bundle === true || (spec.args?.length ?? 0) > 0),
+    nodeArgv: !i.plugin &&
+      (spec.bundle === true || own.store !== undefined || (spec.args?.length ?? 0) > 0),
     env: agentEnv(spec, ref.workspace),
     sandbox: i.kernel
       ? {
         launcher: i.kernel.launcher,
         pinCwd: pinsCwd(ceiling),
+        ...i.kernel.layers,
         readWrite: roots.readWrite,
         readOnly: [
           ...SYSTEM_READ_ONLY,
@@ -196,14 +219,20 @@ export function pinsCwd(ceiling: { run?: unknown }): boolean {
  * The ring ceiling as kernel (Landlock) rules: `true` opens the whole filesystem for that kind
  * of access; lists name the trees. The agent's cache is always writable.
  */
+/** The files (and, for a package-store agent, the trees) that hold an agent's own code. */
+function ownCodeRoots(own: OwnCode): string[] {
+  return own.store ? [...own.expose, own.store.root, own.store.config] : own.expose;
+}
+
 function kernelRoots(
   c: RingCeiling,
   ref: AgentRef,
   denoDir: string,
   own: OwnCode,
 ): { readOnly: string[]; readWrite: string[] } {
-  // `${code}` is the agent's own code file by file (and the SDK), never its directory.
-  const code = [...own.expose, ref.sdk];
+  // `${code}` is the agent's own code file by file (and the SDK), never its directory; a
+  // package-store agent's whole store tree (read-only, content-addressed) and its config.
+  const code = [...ownCodeRoots(own), ref.sdk];
   const expand = (l: string[]) =>
     l.flatMap((x) => (x === "${workspace}" ? [ref.workspace] : x === "${code}" ? code : [x]))
       .filter((p) => p.startsWith("/"));

@@ -14,6 +14,7 @@ import type { AgentRef, Governor } from "../governor.ts";
 import { bundleModule } from "./bundle.ts";
 import { resolveGraph } from "./graph.ts";
 import { exists } from "./spawn.ts";
+import type { StoredPackage } from "./store.ts";
 
 /** What the host needs to prepare an agent's code. */
 export interface OwnCodeOptions {
@@ -32,6 +33,8 @@ export interface OwnCodeOptions {
   /** The ring may write anywhere (ring 0): own code inside its workspace is then moot. */
   writesAnywhere?: boolean;
   timeoutMs?: number;
+  /** An `npm:` agent installed in the package store (runs from there, not bundled). */
+  stored?: StoredPackage;
 }
 
 /** The agent's prepared code: the module to run and the files to expose. */
@@ -39,6 +42,11 @@ export interface OwnCode {
   module: string;
   /** Own-code modules outside the SDK tree, then the other files the policy allowed. */
   expose: string[];
+  /**
+   * A package-store agent: its store directory (exposed read-only as a whole) and the Deno
+   * configuration its process runs with (node_modules in "manual" mode, the SDK import map).
+   */
+  store?: { root: string; config: string };
 }
 
 function inside(path: string, root: string): boolean {
@@ -48,6 +56,7 @@ function inside(path: string, root: string): boolean {
 /** Bundle (when asked), resolve and hash the graph, decide what is not own code. */
 export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
   const { ref, governor } = o;
+  if (o.stored) return storedCode(o, o.stored);
   let module = o.module;
   if (o.bundleOut) {
     module = await bundleModule(module, o.bundleOut, {
@@ -97,4 +106,24 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
     if (d.effect === "allow" && exists(path) && !path.includes(",")) expose.push(path);
   }
   return { module, expose };
+}
+
+/**
+ * A package-store agent: Deno does not analyse node_modules (its modules are "external" to
+ * `deno info`), so own code is the package's entry, and its store tree — the package as
+ * published and its dependencies, read-only under its integrity — is read through the broker
+ * (the built-in rule `warden-package-store`). The code digest is the store lockfile's.
+ */
+function storedCode(o: OwnCodeOptions, p: StoredPackage): OwnCode {
+  const config = join(o.dir, "deno.json");
+  const { imports } = JSON.parse(Deno.readTextFileSync(o.importMap));
+  Deno.writeTextFileSync(
+    config,
+    JSON.stringify({ nodeModulesDir: "manual", lock: false, imports }) + "\n",
+    { mode: 0o600 },
+  );
+  o.ref.codeFiles = new Set([p.entry]);
+  o.ref.codeDigest = p.digest;
+  o.ref.store = p.root;
+  return { module: p.entry, expose: [], store: { root: p.root, config } };
 }

@@ -1,4 +1,5 @@
 /** Start an agent process: clean environment, own cache, OS limits, ring flags, broker. */
+import type { KernelLayers } from "./sandbox/layers.ts";
 
 /** What one agent process needs. */
 export interface SpawnSpec {
@@ -10,6 +11,10 @@ export interface SpawnSpec {
   workspace: string;
   denoDir: string;
   importMap: string;
+  /** A Deno configuration file instead of `--no-config --no-npm --import-map` (store agents). */
+  config?: string;
+  /** A synthetic hostname in a UTS namespace of the agent's own (see canSetHostname). */
+  hostname?: string;
   /** The ring's Deno permission flags. */
   flags: string[];
   /** V8 old-space cap. */
@@ -35,7 +40,7 @@ export interface SpawnSpec {
     readWrite: string[];
     /** Make chdir/fchdir/chroot fail (seccomp), so relative paths always mean the workspace. */
     pinCwd?: boolean;
-  };
+  } & Partial<KernelLayers>;
 }
 
 /** What the Deno runtime itself needs to read, besides the agent's own trees. */
@@ -68,7 +73,31 @@ export const WRAPPERS = {
   setpriv: exists("/usr/bin/setpriv") ? "/usr/bin/setpriv" : null,
   /** OS resource limits (CPU seconds, no core dumps, open files, file size). */
   prlimit: exists("/usr/bin/prlimit") ? "/usr/bin/prlimit" : null,
+  /** A UTS namespace of its own, for a synthetic hostname (needs CAP_SYS_ADMIN). */
+  unshare: exists("/usr/bin/unshare") && exists("/bin/sh") ? "/usr/bin/unshare" : null,
 };
+
+/** Sets the new UTS namespace's hostname to $0, then execs the rest (same process). */
+// The shell's own variables (PWD, OLDPWD, SHLVL) must not reach the agent's environment.
+const SET_HOSTNAME =
+  'printf %s "$0" > /proc/sys/kernel/hostname && unset PWD OLDPWD SHLVL && exec "$@"';
+
+let utsProbe: boolean | undefined;
+/** Whether this host can give agents a hostname of their own (probed once). */
+export function canSetHostname(): boolean {
+  if (utsProbe !== undefined) return utsProbe;
+  if (!WRAPPERS.unshare) return utsProbe = false;
+  try {
+    const r = new Deno.Command(WRAPPERS.unshare, {
+      args: ["--uts", "/bin/sh", "-c", SET_HOSTNAME, "warden-probe", "/bin/sh", "-c", "exit 0"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return utsProbe = r.success;
+  } catch {
+    return utsProbe = false;
+  }
+}
 
 /** The argv that starts an agent. */
 export function agentArgv(s: SpawnSpec): string[] {
@@ -77,11 +106,13 @@ export function agentArgv(s: SpawnSpec): string[] {
     "run",
     "--no-prompt",
     "--no-remote",
-    "--no-npm",
-    "--no-config",
+    // A package-store agent resolves node_modules in "manual" mode from its configuration
+    // (store.ts); everything else resolves npm: nothing and reads no configuration.
+    ...(s.config
+      ? [`--config=${s.config}`]
+      : ["--no-npm", "--no-config", `--import-map=${s.importMap}`]),
     "--no-lock",
     "--cached-only",
-    `--import-map=${s.importMap}`,
     `--v8-flags=--max-old-space-size=${s.heapMb}`,
     ...s.flags,
     s.bootstrap,
@@ -98,14 +129,31 @@ export function agentArgv(s: SpawnSpec): string[] {
     if (s.fileSizeBytes !== undefined) argv.push(`--fsize=${s.fileSizeBytes}`);
     argv.push("--");
   }
+  if (s.hostname && WRAPPERS.unshare) {
+    argv.push(WRAPPERS.unshare, "--uts", "/bin/sh", "-c", SET_HOSTNAME, s.hostname);
+  }
   if (s.sandbox) {
     argv.push(s.sandbox.launcher);
     if (s.sandbox.pinCwd) argv.push("--pin-cwd");
+    argv.push(...kernelLayerFlags(s.sandbox));
     for (const p of s.sandbox.readOnly) argv.push("--ro", p);
     for (const p of s.sandbox.readWrite) argv.push("--rw", p);
     argv.push("--");
   }
   return [...argv, ...deno];
+}
+
+/** The launcher flags of an agent's seccomp profile and Landlock network and scope rules. */
+export function kernelLayerFlags(k: Partial<KernelLayers>): string[] {
+  const out = k.seccomp ? [`--seccomp=${k.seccomp}`] : [];
+  if (k.tcp) {
+    out.push("--tcp");
+    for (const p of k.tcp.connect) out.push("--tcp-connect", String(p));
+    for (const p of k.tcp.bind) out.push("--tcp-bind", String(p));
+  }
+  if (k.noInet) out.push("--no-inet");
+  if (k.scope) out.push("--scope");
+  return out;
 }
 
 /** What the host adds to every agent's environment (besides the plan's `env`). */
@@ -119,12 +167,20 @@ function runtimeEnv(s: Pick<SpawnSpec, "brokerSocket" | "denoDir">): Record<stri
   };
 }
 
-/** Every variable name in the environment `spawnAgent` gives the agent process. */
+/**
+ * The runtime's own plumbing: read by Deno at start-up, then deleted by the bootstrap before
+ * agent code runs (bootstrap.ts), so an agent sees them unset. NO_COLOR stays.
+ */
+export const RUNTIME_ENV_NAMES: ReadonlySet<string> = new Set(
+  Object.keys(runtimeEnv({ brokerSocket: "", denoDir: "" })).filter((n) => n.startsWith("DENO_")),
+);
+
+/** Every variable name in the agent process's environment once its own code runs. */
 export function agentEnvNames(env: Record<string, string> | undefined): Set<string> {
-  return new Set([
-    ...Object.keys(env ?? {}),
-    ...Object.keys(runtimeEnv({ brokerSocket: "", denoDir: "" })),
-  ]);
+  return new Set(
+    [...Object.keys(env ?? {}), ...Object.keys(runtimeEnv({ brokerSocket: "", denoDir: "" }))]
+      .filter((n) => !RUNTIME_ENV_NAMES.has(n)),
+  );
 }
 
 /** Spawn the agent process. Its environment holds only what Deno needs to reach its broker. */

@@ -5,7 +5,7 @@
  * reads the same whichever path it took. Imports only types (the host uses it too).
  * @module
  */
-import type { Refusal } from "../wire_schema.ts";
+import type { Refusal } from "../types.ts";
 
 export type { Refusal };
 

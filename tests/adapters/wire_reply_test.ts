@@ -125,6 +125,22 @@ Deno.test("sdk: a malformed error frame is invalid; a refusal carries the rule's
 });
 
 /** A valid result per op, the seed of the mutations below. */
+const MEMORY_ENTRY = {
+  namespace: "team",
+  key: "k",
+  value: { a: 1 },
+  tags: ["t"],
+  provenance: {
+    writer: "did:key:z",
+    writerName: "w",
+    ring: 2,
+    trust: 650.5,
+    source: { kind: "url", ref: null },
+    at: 1,
+    sha256: "ab",
+  },
+  expiresAt: null,
+};
 const SAMPLES: { [O in SdkOp]: unknown } = {
   "tool.call": { any: "thing" },
   "tool.authorize": null,
@@ -145,6 +161,11 @@ const SAMPLES: { [O in SdkOp]: unknown } = {
   "rl.step": { state: 0, reward: 1.5, done: false, denied: true, reason: "r" },
   "plugin.next": { callId: 3, tool: "t", args: {}, idempotencyKey: "k" },
   "plugin.result": null,
+  "memory.put": { namespace: "n", key: "k", sha256: "ab", quarantined: false },
+  "memory.get": MEMORY_ENTRY,
+  "memory.list": [MEMORY_ENTRY],
+  "memory.search": [],
+  "memory.delete": true,
   emit: null,
   log: null,
 };

@@ -116,7 +116,7 @@ function result<T>(lines: string[], what: string): T {
   return JSON.parse(last) as T;
 }
 
-interface AgentStats {
+export interface AgentStats {
   n: number;
   p50_us: number;
   p99_us: number;
@@ -125,7 +125,13 @@ interface AgentStats {
   ops_per_s: number;
 }
 
-function statsRow(name: string, engine: string, s: AgentStats, extra: Record<string, unknown>) {
+/** A bench row from the percentiles an agent printed. */
+export function statsRow(
+  name: string,
+  engine: string,
+  s: AgentStats,
+  extra: Record<string, unknown>,
+) {
   return {
     name,
     engine,

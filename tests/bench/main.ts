@@ -1,19 +1,24 @@
 /**
- * `deno task bench [--json] [--quick] [--only policy|cedar|host|mcp|audit]`: every hot path with p50/p99/p99.9
+ * `deno task bench [--json] [--quick] [--no-agt] [--only policy|cedar|host|mcp|audit|memory]`: every hot path with p50/p99/p99.9
  * and ops/s. With --json, one JSON object per case on stdout.
  */
 import { runAuditBench } from "./audit_bench.ts";
 import { runCedarBench } from "./cedar_bench.ts";
 import { runHostBench } from "./host_bench.ts";
 import { runMcpBench } from "./mcp_bench.ts";
+import { runMemoryBench } from "./memory_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { type BenchRow, machine, timerOverheadUs, us } from "./stats.ts";
 
+import { argsOrExit } from "../../runtime/cli/runner.ts";
+import { benchSpec, onlyGroup } from "./cli.ts";
+
+// --help and bad flags exit before any benchmark runs (a bad --only names the valid groups).
+const { values } = await argsOrExit(benchSpec, (c) => onlyGroup(c.values.only as string));
+const only = values.only as string | undefined;
 const args = new Set(Deno.args);
 const json = args.has("--json");
 const quick = args.has("--quick");
-const onlyIdx = Deno.args.indexOf("--only");
-const only = onlyIdx >= 0 ? Deno.args[onlyIdx + 1] : undefined;
 const log = (line: string) => {
   if (!json) console.error(`  … ${line}`);
 };
@@ -52,6 +57,7 @@ if (!only || only === "mcp") {
 if (!only || only === "audit") {
   rows.push(...await runAuditBench({ quick, log }));
 }
+if (!only || only === "memory") rows.push(...await runMemoryBench({ quick, log }));
 
 if (json) {
   for (const r of rows) console.log(JSON.stringify({ ...r, machine: machine() }));

@@ -8,6 +8,9 @@
  * - `mcp.tools_call gateway`: the same bundle as a governed worker (ring 2, broker, Landlock)
  *   behind McpGateway; the client is connected in memory, so both arms cross one stdio pipe.
  *   Each call is decided, audited (written before the answer) and forwarded.
+ * - `mcp.startup direct` / `mcp.startup gateway`: a cached npm server (not written here) from
+ *   spawn to a completed handshake, as `deno run -A npm:…` and through McpGateway.start on a
+ *   running host from the package store; interleaved, ratio of medians.
  * - `sdk.authorize`: `tools.authorize` timed inside an agent (decide + audit, nothing run).
  * - `audit.args_digest`: the `argsSha256` every decided tool call adds to the governor's hot
  *   path (canonical JSON + SHA-256 of a three-field argument object), timed per call.
@@ -18,6 +21,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { join } from "node:path";
 import { compilePolicySet } from "../../governance/mod.ts";
 import { AgentHost } from "../../runtime/host.ts";
+import { Keystore } from "../../runtime/identity/keystore.ts";
 import { McpGateway } from "../../runtime/mcp/gateway.ts";
 import { BUILTIN_POLICY, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
@@ -69,6 +73,48 @@ async function calls(client: Client, n: number, warmup: number): Promise<[number
   return [lat, (performance.now() - t0) / 1000];
 }
 
+/** An npm MCP server nobody here wrote, run from the package store (issue 19). */
+export const STORE_SERVER = "npm:@modelcontextprotocol/server-sequential-thinking@2026.8.31";
+
+/**
+ * Start-up of a cached npm server to a completed MCP handshake: `deno run -A` of the package
+ * (Deno's own npm cache) beside McpGateway.start of the same package from the package store
+ * (installed by a warm-up start) on a running host; interleaved, medians.
+ */
+async function benchStartup(host: AgentHost, runs: number): Promise<BenchRow[]> {
+  const direct: number[] = [];
+  const gateway: number[] = [];
+  for (let i = -1; i < runs; i++) { // one warm-up pair (installs the store, fills caches)
+    let t0 = performance.now();
+    const c = new Client({ name: "bench", version: "1.0.0" });
+    await c.connect(
+      new StdioClientTransport({
+        command: Deno.execPath(),
+        args: ["run", "-A", "--no-config", STORE_SERVER],
+        stderr: "ignore",
+      }),
+    );
+    const td = performance.now() - t0;
+    await c.close();
+    t0 = performance.now();
+    const gw = await McpGateway.start({ host, server: { module: STORE_SERVER } });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await gw.serve(b);
+    const g = new Client({ name: "bench", version: "1.0.0" });
+    await g.connect(a);
+    const tg = performance.now() - t0;
+    await g.close();
+    await gw.close();
+    if (i < 0) continue;
+    direct.push(td * 1000);
+    gateway.push(tg * 1000);
+  }
+  const d = row("mcp.startup direct", "deno run -A", direct, direct.reduce((x, y) => x + y) / 1e6);
+  const g = row("mcp.startup gateway", "warden", gateway, gateway.reduce((x, y) => x + y) / 1e6);
+  g.ratio_vs_direct = g.p50_us / d.p50_us;
+  return [d, g];
+}
+
 export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
   const n = o.quick ? 500 : 5000;
   const warmup = o.quick ? 100 : 500;
@@ -93,6 +139,10 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
     rings: loadRings(),
     auditPath: join(state, "audit.jsonl"),
     stateDir: join(state, "host"),
+    storeDir: join(state, "store"),
+    cacheDir: join(state, "caches"),
+    // Identities that outlive a start, as the CLIs have: restarts reuse the agent's cache.
+    keystore: new Keystore(join(state, "keys")),
   });
   const rows: BenchRow[] = [digest];
   try {
@@ -125,6 +175,9 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
     const g = row("mcp.tools_call gateway", "warden", glat, gsecs);
     g.ratio_vs_direct = g.p50_us / d.p50_us;
     rows.push(d, g);
+
+    o.log(`mcp.startup: ${STORE_SERVER}, direct and through the gateway, interleaved`);
+    rows.push(...await benchStartup(host, o.quick ? 3 : 10));
 
     o.log(`sdk.authorize: ${n} calls`);
     const ws = join(state, "ws");

@@ -42,9 +42,9 @@ Deno.test("policy check accepts a directory", async () => {
   assertEquals(r.code, 0);
 });
 
-Deno.test("policy eval prints the Decision JSON; stdin works; malformed request exits 2", async () => {
+Deno.test("policy eval prints the Decision JSON; stdin works; malformed request exits 1", async () => {
   const r = await policy("eval", "policies/research.yaml", "-");
-  assertEquals(r.code, 2); // no stdin given: empty input is not JSON
+  assertEquals(r.code, 1); // no stdin given: empty input is not JSON (a malformed file, issue 18)
   const ok = await runDeno(["task", "-q", "policy", "eval", "policies/research.yaml", "-"], REQ);
   assertEquals(ok.code, 0);
   assertEquals(JSON.parse(ok.stdout), {
@@ -56,14 +56,14 @@ Deno.test("policy eval prints the Decision JSON; stdin works; malformed request 
     ["task", "-q", "policy", "eval", "policies/research.yaml", "-"],
     "{not json",
   );
-  assertEquals(bad.code, 2);
+  assertEquals(bad.code, 1); // a malformed file is exit 1 (issue 18)
   if (!bad.stderr.includes("request is not valid JSON")) throw new Error(bad.stderr);
   noStack(bad.stderr);
   const shape = await runDeno(
     ["task", "-q", "policy", "eval", "policies/research.yaml", "-"],
     '{"agent":{"id":"x"},"action":"fs.read"}',
   );
-  assertEquals(shape.code, 2);
+  assertEquals(shape.code, 1);
   if (!shape.stderr.includes("invalid ActionRequest")) throw new Error(shape.stderr);
 });
 

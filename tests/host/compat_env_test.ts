@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
 import { loadPolicy } from "../../runtime/policy/loader.ts";
 import { collectRun, describe, newHost } from "./helpers.ts";
+import { canSetHostname } from "../../runtime/supervisor/spawn.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const AGENT = new URL("./agents/escape/env_probe.ts", import.meta.url).pathname;
@@ -52,11 +53,19 @@ Deno.test("env probes of unset variables read as unset (audited deny, no trust c
     assertEquals(by["os.homedir()"].value, home, describe(run));
     assertEquals(by["Deno.env.get(HOME)"].value, home);
     assertEquals(by["os.tmpdir()"].value, join(ws, ".warden-tmp"), describe(run));
+    // A hostname of its own (a UTS namespace), never the host's, where the host can make one.
+    if (canSetHostname()) assertEquals(by["os.hostname()"].value, "warden-env-probe");
+    else assertEquals(by["os.hostname()"].error, "NotCapable");
+    assertEquals(by["os.hostname()"].value === Deno.hostname(), false);
     assertEquals(by["write in HOME"].value, "written", describe(run));
     assertEquals(Deno.readTextFileSync(join(home, ".cache/lib/x")), "ok");
     // A variable the process has, not allowed: refused (the value never reaches the program).
     assertEquals(by["Deno.env.get(OPERATOR_SECRET)"].ok, false);
     assertEquals(by["Deno.env.get(OPERATOR_SECRET)"].error, "NotCapable");
+    // The enumeration would reveal the secret: refused, the secret decided as part of it.
+    assertEquals(by["Object.keys(process.env)"].error, "NotCapable", describe(run));
+    const enumerated = run.audit.find((e) => e.resource === "OPERATOR_SECRET" && e.enumerated);
+    assertEquals(enumerated?.effect, "deny", describe(run));
     // Denied by a rule with a severity: throws although the variable is unset.
     assertEquals(by["Deno.env.get(TRAP_VAR)"].error, "NotCapable");
     // Every probe was decided and audited: the unset ones as denies marked `unset`.
@@ -73,9 +82,10 @@ Deno.test("env probes of unset variables read as unset (audited deny, no trust c
     assertEquals(env("TRAP_VAR")[0]?.rule, "no-trap");
     // Trust: the unset probes cost nothing; the secret read (-5) and the trap (low) do.
     const score = host.trust.score(handle.id);
-    // 650 at start, -5 for the secret, -15 for the low-severity trap (the three unset probes
-    // would have cost another 15), plus what the allowed checks earn.
-    assertEquals(score > 629 && score < 635, true, `trust ${score}`);
+    // 650 at start, -5 for the secret read, -5 for it again in the enumeration, -15 for the
+    // low-severity trap (the unset probes and the enumeration itself would have cost another
+    // 20), plus what the allowed checks earn.
+    assertEquals(score > 624 && score < 630, true, `trust ${score}`);
   } finally {
     await host.close();
     await Deno.remove(tmp, { recursive: true });

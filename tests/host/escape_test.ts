@@ -114,24 +114,24 @@ Deno.test("escape 4: a dynamic JSON import of the secret is denied", opts, async
 
 Deno.test("escape 5: the environment cannot be dumped", opts, async () => {
   await withEscapeHost(async (ctx) => {
-    // A marker in the host's environment: the agent's environment is built from scratch, and
-    // reading it is denied anyway.
+    // A marker in the host's environment: the agent's environment is built from scratch, the
+    // runtime's variables are deleted before its code runs, and an enumeration (denied by the
+    // policy) is answered only with the agent's own synthetic variables (issue 19).
     Deno.env.set("WARDEN_ESCAPE_HOST_MARKER", ctx.marker);
     try {
-      const run = await escape(
-        ctx,
-        "env_dump.ts",
-        {},
-        [
-          "Deno.env.toObject",
-          "process.env for..in",
-          "Object.entries(process.env)",
-          "Deno.env.get(broker path)",
-        ],
-        ["DENO_PERMISSION_BROKER_PATH=", '"DENO_PERMISSION_BROKER_PATH"', "DENO_DIR"],
-      );
+      ctx.params({});
+      const run = await ctx.run({ module: escapeAgent("env_dump.ts"), timeoutMs: 30_000 });
+      ctx.assertNoLeak(run, ["DENO_PERMISSION_BROKER_PATH", "DENO_DIR", ctx.secretDir]);
+      assertEquals(run.exit, { code: 0, signal: null, killed: null }, describe(run));
+      const by = Object.fromEntries(run.attempts.map((a) => [a.step, a]));
+      const env = JSON.parse(by["Deno.env.toObject"].value ?? "{}") as Record<string, string>;
+      // Deno adds PATH (its node-compat shims, in the agent's own cache) and a shim flag.
+      const own = ["DENO_NODE_SHIM_ACTIVE", "HOME", "NO_COLOR", "PATH", "TMPDIR"];
+      assertEquals(Object.keys(env).filter((k) => !own.includes(k)), [], describe(run));
+      assertEquals(env.HOME, join(ctx.workspace, ".warden-home"));
+      assertEquals(env.PATH === undefined || env.PATH.endsWith("/node_compat_bin"), true, env.PATH);
+      assertEquals(by["Deno.env.get(broker path)"].ok, false);
       ctx.assertDenied(run, "env.get", "*");
-      ctx.assertDenied(run, "env.get", "DENO_PERMISSION_BROKER_PATH");
       await ctx.assertHostAlive();
     } finally {
       Deno.env.delete("WARDEN_ESCAPE_HOST_MARKER");

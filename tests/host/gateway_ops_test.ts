@@ -14,6 +14,7 @@ import { type AgentRef, Governor } from "../../runtime/governor.ts";
 import { MessageRouter } from "../../runtime/messages/router.ts";
 import { PluginChannel } from "../../runtime/plugins/channel.ts";
 import { GovernedEnv } from "../../runtime/rl/env.ts";
+import { MemoryService } from "../../runtime/memory/service.ts";
 import { MemorySagaJournal } from "../../runtime/saga/journal.ts";
 import { SagaOrchestrator } from "../../runtime/saga/orchestrator.ts";
 import { loadRings } from "../../runtime/policy/loader.ts";
@@ -85,9 +86,11 @@ async function context(effect: "allow" | "deny") {
     }),
     plugin,
     environment: new GovernedEnv(reportTask as never, g),
+    memory: new MemoryService(g, workspace, { path: `${workspace}/.memory/memory.db` }),
   };
   const done = async () => {
     abort.abort();
+    ctx.memory?.close();
     await Deno.remove(workspace, { recursive: true });
   };
   return { ctx, ran, events, plugin, done };
@@ -119,6 +122,11 @@ function requests(to: string, url: string): SdkRequest[] {
     "rl.step": { action: reportTask.actions[0] },
     "plugin.next": { timeoutMs: 1000 },
     "plugin.result": { callId: 1, ok: true, result: null },
+    "memory.put": { key: "k", value: { a: 1 }, tags: ["t"] },
+    "memory.get": { key: "k" },
+    "memory.list": { prefix: "" },
+    "memory.search": { text: "a" },
+    "memory.delete": { key: "k" },
     emit: { output: { done: true } },
     log: { message: "hi" },
   };
@@ -171,6 +179,11 @@ Deno.test("an op the governor denies is never run; a denied tool.call never reac
       "fs.writeText",
       "http.fetch",
       "log",
+      "memory.delete",
+      "memory.get",
+      "memory.list",
+      "memory.put",
+      "memory.search",
       "messages.receive",
       "messages.send",
       "saga.run",

@@ -3,6 +3,7 @@
  * process environment check, and the spawn of a ring 2 and a ring 3 agent with and without the
  * kernel sandbox.
  */
+import { join } from "node:path";
 import type { AgentRef } from "../../runtime/governor.ts";
 import { loadRings } from "../../runtime/policy/loader.ts";
 import {
@@ -132,4 +133,22 @@ Deno.test("spawn plan of a ring 3 plugin without the kernel sandbox: plugin boot
     TMPDIR: "/srv/ws/.warden-tmp",
   });
   assert(!plan.flags.some((f) => f.startsWith("--allow-write")), plan.flags.join(" "));
+});
+
+Deno.test("agent names: a generic entry (dist/index.js) takes its package's name, else its directory's", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "warden-name-" });
+  try {
+    Deno.mkdirSync(join(dir, "pkg/dist"), { recursive: true });
+    Deno.writeTextFileSync(
+      join(dir, "pkg/package.json"),
+      JSON.stringify({ name: "@acme/notes-server" }),
+    );
+    assertEquals(agentName(join(dir, "pkg/dist/index.js")), "notes-server");
+    Deno.mkdirSync(join(dir, "weather/build"), { recursive: true });
+    assertEquals(agentName(join(dir, "weather/build/main.mjs")), "weather");
+    assertEquals(agentName(join(dir, "weather/build/forecast.ts")), "forecast");
+    assertEquals(agentName("npm:@modelcontextprotocol/server-memory@2026.8.31"), "server-memory");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -151,11 +151,12 @@ Deno.test("operator mistakes are one clear line, never a stack trace", async () 
       [["--server", join(dir, "missing.ts")], /agent module not found/],
       [["--server", NOTES, "--policy", bad], /bad\.yaml:6:\d+: /],
       [["--server", NOTES, "--env", "LD_PRELOAD=/x.so"], /LD_PRELOAD steers/],
+      // A bad flag value is a usage error: exit 2 (issue 18's exit-code table).
       [["--server", NOTES, "--ring", "9"], /--ring: expected an integer 0-3/],
     ];
     for (const [args, want] of cases) {
       const r = await gateway(args);
-      assertEquals(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assertEquals(r.code, args.includes("--ring") ? 2 : 1, `${args.join(" ")}: ${r.stderr}`);
       assertMatch(r.stderr, want);
       assert(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
       assertEquals(r.stdout, "", "stdout carries MCP messages only");

@@ -40,7 +40,7 @@ export interface Session {
 /** Start `server` behind a gateway and connect an SDK client to it in memory. */
 export async function session(
   server: McpServerSpec,
-  opts: { policy?: CompiledPolicy } & Partial<McpGatewayOptions> = {},
+  opts: { policy?: CompiledPolicy; client?: Client } & Partial<McpGatewayOptions> = {},
 ): Promise<Session> {
   const host = new AgentHost({ policy: opts.policy ?? testPolicy(), rings: loadRings() });
   const notices: string[] = [];
@@ -53,7 +53,7 @@ export async function session(
   }
   const [a, b] = InMemoryTransport.createLinkedPair();
   await gw.serve(b);
-  const client = new Client({ name: "test-client", version: "1.0.0" });
+  const client = opts.client ?? new Client({ name: "test-client", version: "1.0.0" });
   await client.connect(a);
   return {
     host,

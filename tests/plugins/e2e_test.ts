@@ -2,15 +2,12 @@
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
 import { runDeno } from "../cli/run.ts";
+import { copyExample } from "./helpers.ts";
 
 Deno.test("example plugin: an agent uses weather.forecast through the host; a tampered install is refused at load", async () => {
   const home = await Deno.makeTempDir();
   const env = { WARDEN_HOME: home };
-  const src = join(home, "weather");
-  await Deno.mkdir(src);
-  for (const f of ["plugin.json", "main.ts"]) {
-    await Deno.copyFile(`examples/plugins/weather/${f}`, join(src, f));
-  }
+  const src = await copyExample(home); // a temp copy: the tracked example is never signed
   const plugin = (...args: string[]) => runDeno(["task", "-q", "plugin", ...args], undefined, env);
   const kg = await plugin("keygen", "acme");
   assertEquals(kg.code, 0, kg.stderr);
@@ -31,6 +28,11 @@ Deno.test("example plugin: an agent uses weather.forecast through the host; a ta
   assertEquals(Array.isArray(days.days ?? days) || typeof days === "object", true);
   for (const s of ["plugin.load weather@1.0.0", "tool.call weather.forecast"]) {
     if (!ok.stderr.includes(s)) throw new Error(`missing "${s}" in\n${ok.stderr}`);
+  }
+  // The host stopping the plugin's process at the end of a normal run is no denial, no kill.
+  if (/DENY|KILLED|agent\.kill/.test(ok.stderr)) throw new Error(`alarming lines in\n${ok.stderr}`);
+  if (!/warden: STOP {2}plugin-weather agent\.stop \d+ — host stop: /.test(ok.stderr)) {
+    throw new Error(`no host stop line in\n${ok.stderr}`);
   }
   await Deno.writeTextFile(
     join(home, "plugins", "installed", "weather", "main.ts"),

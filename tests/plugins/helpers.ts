@@ -11,18 +11,26 @@ export async function newSigner(): Promise<Signer> {
   return signerFromKeyPair(kp as CryptoKeyPair);
 }
 
-/** A temp copy of the weather example, optionally with edits to its manifest template. */
+/**
+ * A temp copy of the weather example (or of `from`), optionally with edits to its manifest
+ * template.
+ */
 export async function copyExample(
   root: string,
   name = "weather",
   edit: (m: Record<string, unknown>) => void = () => {},
+  from = EXAMPLE,
 ): Promise<string> {
   const dir = join(root, `src-${name}-${crypto.randomUUID().slice(0, 8)}`);
   await Deno.mkdir(dir, { recursive: true });
   for (const f of ["plugin.json", "main.ts"]) {
-    await Deno.copyFile(join(EXAMPLE, f), join(dir, f));
+    await Deno.copyFile(join(from, f), join(dir, f));
   }
   const m = JSON.parse(await Deno.readTextFile(join(dir, "plugin.json")));
+  // A template, whatever the source folder went through: someone may have signed it
+  // (README's plugin steps), which fills in their publisher and the file hashes.
+  delete m.publisher;
+  delete m.files;
   edit(m);
   await Deno.writeTextFile(join(dir, "plugin.json"), JSON.stringify(m, null, 2));
   return dir;

@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
-import { canonicalJson } from "../../governance/audit/chain.ts";
 import { b64url } from "../../governance/identity/sign.ts";
 import { HOST_VERSION, parseManifest, signingPayload } from "../../governance/plugins/mod.ts";
-import { signPluginFolder } from "../../runtime/plugins/mod.ts";
+import { manifestText, signPluginFolder } from "../../runtime/plugins/mod.ts";
 import { copyExample, newSigner, refuses, tempStore } from "./helpers.ts";
 
 async function signedSetup(edit?: (m: Record<string, unknown>) => void) {
@@ -24,9 +23,9 @@ Deno.test("a signed, trusted, intact plugin verifies", async () => {
     "acme",
   ]);
   assertEquals(Object.keys(v.manifest.files), ["main.ts"]);
-  // plugin.json is written as canonical JSON
+  // plugin.json is written readable and stable (issue 18; the signature covers canonical JSON)
   const text = await Deno.readTextFile(join(dir, "plugin.json"));
-  assertEquals(text, canonicalJson(JSON.parse(text)));
+  assertEquals(text, manifestText(parseManifest(text)));
   await Deno.remove(root, { recursive: true });
 });
 

@@ -112,7 +112,7 @@ Deno.test("invalid regex, glob and CIDR", () => {
 Deno.test("unknown action, field and variable; reserved workspace var; bad resources", () => {
   one(
     HEAD + "rules:\n  - { id: a, effect: allow, action: fs.raed }\n",
-    'p.yaml:5:37: rule "a": unknown action "fs.raed" (known: fs.read, fs.write, net.fetch, net.connect, env.get, run, ffi, sys, import, tool.call, saga.run, message.send, message.receive, output.emit, plugin.load, memory.read, memory.write, mcp.resource.read, mcp.prompt.get, or a wildcard like fs.*)',
+    'p.yaml:5:37: rule "a": unknown action "fs.raed" (known: fs.read, fs.write, net.fetch, net.connect, env.get, run, ffi, sys, import, tool.call, saga.run, message.send, message.receive, output.emit, plugin.load, memory.read, memory.write, memory.delete, mcp.resource.read, mcp.prompt.get, mcp.sampling, mcp.elicitation, mcp.roots, or a wildcard like fs.*)',
   );
   one(
     HEAD + "rules:\n  - { id: a, effect: allow, action: fs.read, when: { foo.bar: { eq: 1 } } }\n",

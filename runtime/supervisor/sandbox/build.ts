@@ -1,11 +1,13 @@
 /**
- * Build (once, cached by source hash) and probe the Landlock and seccomp launcher. Returns
+ * Build (once, cached by source hash) and probe the Landlock and seccomp launcher, and ask it
+ * the kernel's Landlock ABI (which decides the network and scope rules: layers.ts). Returns
  * null, with the reason, when there is no C compiler or the kernel has no Landlock (or cannot
  * take the seccomp filter): the host then refuses to start agents, with that reason, unless
  * the operator turned the sandbox off explicitly (see mode.ts).
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { type DeniedSyscall, parseDeniedTable } from "./layers.ts";
 
 const SOURCE = new URL("./warden-sandbox.c", import.meta.url).pathname;
 
@@ -13,7 +15,15 @@ export interface Sandbox {
   path: string | null;
   /** Why there is no sandbox (when path is null). */
   why: string;
+  /** The kernel's Landlock ABI version (when path is set). */
+  abi?: number;
 }
+
+/** The syscalls the launcher refuses, per profile (its C table). */
+export function deniedSyscalls(): DeniedSyscall[] {
+  return (table ??= parseDeniedTable(Deno.readTextFileSync(SOURCE)));
+}
+let table: DeniedSyscall[] | undefined;
 
 let cached: Sandbox | undefined;
 
@@ -63,5 +73,7 @@ export function landlockSandbox(): Sandbox {
       why: new TextDecoder().decode(probe.stderr).trim() || `probe exited ${probe.code}`,
     });
   }
-  return (cached = { path: bin, why: "" });
+  const abi = new Deno.Command(bin, { args: ["--abi"], stdout: "piped", stderr: "null" })
+    .outputSync();
+  return (cached = { path: bin, why: "", abi: Number(new TextDecoder().decode(abi.stdout)) || 1 });
 }

@@ -52,7 +52,7 @@ export const SANDBOX_FLAGS = {
 
 /** Usage lines for SANDBOX_FLAGS. */
 export const SANDBOX_USAGE = `  --unsafe-no-sandbox
-             run agents without the kernel sandbox (Landlock, pinned working directory):
+             run agents without the kernel sandbox (Landlock, seccomp, pinned cwd):
              UNSAFE, the broker alone cannot hold; ring 2 and 3 agents are still refused
   --unsafe-allow-unconfined-rings
              with --unsafe-no-sandbox, run ring 2 and 3 agents unconfined too`;

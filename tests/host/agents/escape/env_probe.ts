@@ -14,6 +14,7 @@ await attempt("Deno.env.has(LANGSMITH_TRACING)", () => String(Deno.env.has("LANG
 await attempt("os.homedir()", () => os.homedir());
 await attempt("Deno.env.get(HOME)", () => shown(Deno.env.get("HOME")));
 await attempt("os.tmpdir()", () => os.tmpdir());
+await attempt("os.hostname()", () => os.hostname());
 await attempt("write in HOME", () => {
   Deno.mkdirSync(`${os.homedir()}/.cache/lib`, { recursive: true });
   Deno.writeTextFileSync(`${os.homedir()}/.cache/lib/x`, "ok");
@@ -21,6 +22,8 @@ await attempt("write in HOME", () => {
 });
 // Set by the operator, not allowed by the policy: a real refusal of a value the process has.
 await attempt("Deno.env.get(OPERATOR_SECRET)", () => shown(Deno.env.get("OPERATOR_SECRET")));
+// An enumeration would reveal OPERATOR_SECRET, which the policy does not allow: refused.
+await attempt("Object.keys(process.env)", () => Object.keys(process.env).join(","));
 // Denied by a rule with a severity: the policy opts into throwing (and it counts).
 await attempt("Deno.env.get(TRAP_VAR)", () => shown(Deno.env.get("TRAP_VAR")));
 done();

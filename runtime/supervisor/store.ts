@@ -1,0 +1,238 @@
+/**
+ * The package store: an `npm:` agent or MCP server is installed once, not bundled, into a
+ * read-only directory of its own — every file its package publishes (its `package.json`,
+ * `docs/`, data files next to its modules), with its own dependency versions resolved from its
+ * own `package.json` (never the project's) in Node's hoisted layout, so an undeclared dependency
+ * resolves as it does under Node, and no install scripts run. One directory per
+ * `name@version` and tarball integrity: `<store>/<name>@<version>-<integrity digest>`, reused
+ * by every later start without the network. The agent process loads it with Deno's "manual"
+ * node_modules mode (`--cached-only --no-remote`), reading it under the kernel rules (the whole
+ * tree read-only) and the broker (the built-in rule `warden-package-store`).
+ * @module
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import { sha256Hex } from "../../governance/audit/sha256.ts";
+
+/** One installed package. */
+export interface StoredPackage {
+  name: string;
+  version: string;
+  /** The registry's tarball integrity (`sha512-…`). */
+  integrity: string;
+  /** The store directory (a real path): the agent's code tree. */
+  root: string;
+  /** The module to run: the package's bin, else its main entry (or the subpath asked). */
+  entry: string;
+  /** `sha256:` of the store's lockfile: every dependency's version and integrity. */
+  digest: string;
+}
+
+/** How to install. */
+export interface StoreOptions {
+  /** The store root (created 0700). */
+  dir: string;
+  deno: string;
+  timeoutMs?: number;
+}
+
+const SPEC =
+  /^npm:((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*)@(\d+\.\d+\.\d+(?:-[\w.-]+)?)(\/[\w./@-]+)?$/i;
+
+/** `npm:name@1.2.3[/sub]` parts, or an Error naming what is wrong (an exact version is needed). */
+export function parseNpmSpec(spec: string): { name: string; version: string; sub?: string } {
+  const m = SPEC.exec(spec);
+  if (!m) {
+    throw new Error(
+      `${spec}: expected npm:<package>@<exact version>[/<file>] (pin the version: the store ` +
+        `installs exactly one)`,
+    );
+  }
+  if (m[3]?.split("/").includes("..")) throw new Error(`${spec}: ".." in the file path`);
+  return { name: m[1], version: m[2], ...(m[3] ? { sub: m[3].slice(1) } : {}) };
+}
+
+const Index = z.strictObject({ dir: z.string(), integrity: z.string(), entry: z.string() });
+const Lock = z.object({
+  npm: z.record(z.string(), z.object({ integrity: z.string().optional() }).passthrough()),
+});
+
+const key = (name: string, version: string) => `${name.replace("/", "+")}@${version}`;
+
+/** Install `spec` into the store, or find it there; throws one line on failure. */
+export async function installPackage(spec: string, o: StoreOptions): Promise<StoredPackage> {
+  const { name, version, sub } = parseNpmSpec(spec);
+  Deno.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const indexPath = join(o.dir, `${key(name, version)}.json`);
+  const found = readIndex(indexPath);
+  if (found) return described(name, version, found, sub);
+  const tmp = join(o.dir, `.tmp-${crypto.randomUUID()}`);
+  Deno.mkdirSync(tmp, { mode: 0o700 });
+  try {
+    Deno.writeTextFileSync(
+      join(tmp, "package.json"),
+      JSON.stringify({ private: true, dependencies: { [name]: version } }, null, 2) + "\n",
+    );
+    await install(tmp, o, spec);
+    const lock = Lock.parse(JSON.parse(Deno.readTextFileSync(join(tmp, "deno.lock"))));
+    const own = Object.entries(lock.npm).find(([k]) =>
+      k === `${name}@${version}` || k.startsWith(`${name}@${version}_`)
+    );
+    const integrity = own?.[1].integrity;
+    if (!integrity) throw new Error(`${spec}: the registry gave no integrity for the package`);
+    const dir = join(o.dir, `${key(name, version)}-${sha256Hex(integrity).slice(0, 16)}`);
+    const entry = packageEntry(join(tmp, "node_modules", name), name).slice(tmp.length + 1);
+    readOnly(tmp);
+    try {
+      Deno.renameSync(tmp, dir);
+    } catch (e) {
+      // Another start installed it meanwhile: use that one.
+      if (!(e instanceof Deno.errors.AlreadyExists) && !exists(dir)) throw e;
+      removeTree(tmp);
+    }
+    const rec = { dir, integrity, entry };
+    const part = `${indexPath}.${crypto.randomUUID()}.tmp`;
+    Deno.writeTextFileSync(part, JSON.stringify(rec) + "\n", { mode: 0o600 });
+    Deno.renameSync(part, indexPath);
+    return described(name, version, rec, sub);
+  } catch (e) {
+    if (exists(tmp)) removeTree(tmp);
+    throw e instanceof Error && e.message.startsWith(spec) ? e : new Error(
+      `${spec}: cannot install into the package store: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+}
+
+function described(
+  name: string,
+  version: string,
+  rec: z.infer<typeof Index>,
+  sub: string | undefined,
+): StoredPackage {
+  const root = Deno.realPathSync(rec.dir);
+  const entry = sub ? join(root, "node_modules", name, sub) : join(root, rec.entry);
+  if (!exists(entry)) throw new Error(`npm:${name}@${version}: no file ${entry} in the package`);
+  const lock = Deno.readTextFileSync(join(root, "deno.lock"));
+  return {
+    name,
+    version,
+    integrity: rec.integrity,
+    root,
+    entry,
+    digest: `sha256:${sha256Hex(lock)}`,
+  };
+}
+
+function readIndex(path: string): z.infer<typeof Index> | null {
+  try {
+    const rec = Index.parse(JSON.parse(Deno.readTextFileSync(path)));
+    return exists(join(rec.dir, "deno.lock")) ? rec : null;
+  } catch {
+    return null; // absent or damaged: install again
+  }
+}
+
+async function install(dir: string, o: StoreOptions, spec: string): Promise<void> {
+  const ctl = new AbortController();
+  const ms = o.timeoutMs ?? 300_000;
+  const timer = setTimeout(() => ctl.abort(), ms);
+  try {
+    const out = await new Deno.Command(o.deno, {
+      // No lifecycle scripts run (Deno runs none without --allow-scripts).
+      args: ["install", "--quiet", "--node-modules-linker", "hoisted"],
+      cwd: dir,
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: ctl.signal,
+    }).output();
+    if (!out.success) {
+      const text = new TextDecoder().decode(out.stderr); // NO_COLOR: plain text
+      const line = text.split("\n").map((l) => l.trim()).find((l) => l) ?? `exit ${out.code}`;
+      throw new Error(`${spec}: deno install failed: ${line}`);
+    }
+  } catch (e) {
+    if (ctl.signal.aborted) throw new Error(`${spec}: deno install timed out after ${ms} ms`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const Manifest = z.object({
+  bin: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
+  main: z.string().optional(),
+  exports: z.unknown().optional(),
+}).passthrough();
+
+/** The file a package runs as: its bin (the one named like the package, or the only one), else its main. */
+export function packageEntry(pkgDir: string, name: string): string {
+  const m = Manifest.parse(JSON.parse(Deno.readTextFileSync(join(pkgDir, "package.json"))));
+  const base = name.split("/").pop()!;
+  let rel: string | undefined;
+  if (typeof m.bin === "string") rel = m.bin;
+  else if (m.bin) {
+    const bins = Object.entries(m.bin);
+    rel = (bins.find(([k]) => k === base) ?? (bins.length === 1 ? bins[0] : undefined))?.[1];
+    if (!rel) {
+      throw new Error(
+        `${name} has several programs (${bins.map(([k]) => k).join(", ")}): name one as ` +
+          `npm:${name}@<version>/<file>`,
+      );
+    }
+  } else rel = exportsDot(m.exports) ?? m.main ?? "index.js";
+  const entry = join(pkgDir, rel);
+  if (!entry.startsWith(pkgDir + "/")) throw new Error(`${name}: its entry leaves the package`);
+  if (!exists(entry)) throw new Error(`${name}: its entry ${rel} is not in the package`);
+  return entry;
+}
+
+function exportsDot(x: unknown): string | undefined {
+  const dot = typeof x === "string" ? x : (x as Record<string, unknown> | undefined)?.["."];
+  if (typeof dot === "string") return dot;
+  if (dot && typeof dot === "object") {
+    const d = dot as Record<string, unknown>;
+    for (const k of ["import", "node", "default", "require"]) {
+      if (typeof d[k] === "string") return d[k] as string;
+    }
+  }
+  return undefined;
+}
+
+function exists(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Make a tree read-only (files 0444 or 0555, directories 0555). */
+function readOnly(dir: string): void {
+  for (const e of Deno.readDirSync(dir)) {
+    const p = join(dir, e.name);
+    if (e.isSymlink) continue;
+    if (e.isDirectory) readOnly(p);
+    else Deno.chmodSync(p, (Deno.statSync(p).mode! & 0o111) ? 0o555 : 0o444);
+  }
+  Deno.chmodSync(dir, 0o555);
+}
+
+function removeTree(dir: string): void {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // read-only directories: make them writable first
+    for (const e of Deno.readDirSync(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory && !e.isSymlink) {
+        Deno.chmodSync(p, 0o755);
+        removeTree(p);
+      }
+    }
+    Deno.chmodSync(dir, 0o755);
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
