@@ -279,6 +279,15 @@ export class AgentHost {
   }
 
   /**
+   * End an agent the host is done with — an MCP gateway's session closed, the host shutting
+   * down — rather than one it stops for cause: the same SIGKILL as `kill`, audited as
+   * `agent.stop` (effect allow): no kill event, no trust penalty.
+   */
+  async stop(id: string, reason: string): Promise<AgentExit> {
+    return await this.#end(id, reason, true);
+  }
+
+  /**
    * End an agent (SIGKILL, as `kill`). `stop`: the host's own stop when it shuts down — not a
    * denial and not a kill switch: audited `agent.stop` (effect allow), no kill event, no penalty.
    */

@@ -77,6 +77,16 @@ export class BrokerServer {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line.trim() === "") continue;
+          // Nothing is answered before the host has finished placing the process (its cgroup):
+          // no agent code can load before its first check is answered.
+          if (this.#gate) {
+            const ok = await this.#gate.then(() => true, () => false);
+            this.#gate = null;
+            if (!ok) {
+              why = "the agent could not be placed in its cgroup";
+              throw new Error(why);
+            }
+          }
           await this.#throttle();
           const reply = this.#handle(line);
           if (reply === null) {
@@ -210,6 +220,14 @@ export class BrokerServer {
       ? { enumerated: true }
       : undefined;
     return governor.decide(agent, ask, extra);
+  }
+
+  #gate: Promise<void> | null = null;
+
+  /** Answer no check until `ready` settles (a rejection closes the connection unanswered). */
+  holdUntil(ready: Promise<void>): void {
+    this.#gate = ready;
+    ready.catch(() => {}); // observed by #serve
   }
 
   /** Stop answering: further checks are denied; the socket is closed. */

@@ -28,7 +28,7 @@ import {
   SDK_DIR,
   spawnPlan,
 } from "../supervisor/launch.ts";
-import { agentCgroup, budgetLayers, joinCgroup } from "../supervisor/limits.ts";
+import { agentCgroup, budgetLayers, joinCgroupAsync } from "../supervisor/limits.ts";
 import {
   kernelLayers,
   type LayerState,
@@ -278,7 +278,12 @@ export async function startProcess(
       kl?.unavailable ?? [],
       budgetLayers(cgroup),
     );
-    joinCgroup(cgroup, child.pid); // before any broker answer: before any agent code runs
+    // Before any broker answer, so before any agent code runs; off the host's thread.
+    const placed = joinCgroupAsync(cgroup, child.pid);
+    broker.holdUntil(placed);
+    placed.catch((e) => {
+      c.host.kill(id, message(e)).catch(() => {});
+    });
   } catch (e) {
     broker.close();
     gateway.close();

@@ -190,7 +190,8 @@ export class McpGateway {
   async #close(): Promise<void> {
     await this.client.close().catch(() => {});
     if (this.#opts.host.get(this.handle.id)) {
-      await this.handle.kill("MCP gateway closed").catch(() => {});
+      // The session is over: a stop, not a kill for cause (no trust penalty for the server).
+      await this.#opts.host.stop(this.handle.id, "MCP gateway closed").catch(() => {});
     }
     await this.#server?.close().catch(() => {});
   }

@@ -278,9 +278,15 @@ export class AgentCgroup {
     return [...new Set([this.memoryDir, this.pidsDir].filter((d): d is string => d !== null))];
   }
 
-  /** Move a process (all its threads) in; throws when the kernel refuses. */
-  join(pid: number): void {
-    for (const d of this.#dirs()) Deno.writeTextFileSync(join(d, "cgroup.procs"), String(pid));
+  /**
+   * Move a process (all its threads) in, off the host's thread: a v1 cgroup migration waits for
+   * the kernel (about 15 ms measured here), which would stall every other agent's answers.
+   * Rejects when the kernel refuses.
+   */
+  async joinAsync(pid: number): Promise<void> {
+    await Promise.all(
+      this.#dirs().map((d) => Deno.writeTextFile(join(d, "cgroup.procs"), String(pid))),
+    );
   }
 
   /** How many times the kernel's OOM killer acted in this cgroup. */

@@ -31,14 +31,15 @@ export function agentCgroup(b: Budgets, mode: "auto" | "off" | undefined): Agent
 }
 
 /**
- * Move the just-spawned agent into its cgroup. Called synchronously after spawning, so it
- * completes before the host answers the agent's first broker check (agent code cannot load
- * before that). Fails closed: the process is killed and the error says why.
+ * Move the just-spawned agent into its cgroup without blocking the host (a v1 migration waits
+ * for the kernel): resolves once it is in; on a refusal the process is killed and the promise
+ * rejects with why. The caller holds the agent's broker until it settles
+ * (BrokerServer.holdUntil), so no agent code runs before. Fails closed.
  */
-export function joinCgroup(cg: AgentCgroup | null, pid: number): void {
+export async function joinCgroupAsync(cg: AgentCgroup | null, pid: number): Promise<void> {
   if (!cg) return;
   try {
-    cg.join(pid);
+    await cg.joinAsync(pid);
   } catch (e) {
     killGroup(pid);
     cg.remove();

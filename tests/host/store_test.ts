@@ -123,6 +123,12 @@ Deno.test("store: a real npm MCP server installs once, read-only, and serves thr
       assertEquals(no.isError, true);
       await client.close();
       await gw.close();
+      // The session's end is a stop, not a kill for cause: no trust penalty for the server.
+      const ends = host.audit.recent.filter((e) =>
+        e.action.startsWith("agent.") && e.path === "host"
+      )
+        .map((e) => `${e.action} ${e.effect}`);
+      assertEquals(ends.includes("agent.stop allow") && !ends.includes("agent.kill deny"), true);
       const start = host.audit.recent.find((e) => e.action === "agent.start");
       assertEquals(String(start?.resource).startsWith(first.root), true, start?.resource);
     } finally {
