@@ -19,6 +19,7 @@
  * This file holds the gateway's life cycle; handlers.ts serves the methods and decisions.ts
  * decides them.
  */
+import { requestTimeout } from "./methods.ts";
 import { resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -130,7 +131,7 @@ export class McpGateway {
     const client = new Client(CLIENT_INFO, { capabilities: FORWARDED_CLIENT_CAPABILITIES });
     client.onerror = (e: Error) => notice(`${handle.name}: ${e.message}`);
     const gw = new McpGateway(opts, handle, client);
-    const timeout = opts.requestTimeoutMs ?? 60_000;
+    const timeout = requestTimeout(opts);
     try {
       await Promise.race([
         client.connect(transport, { timeout }),

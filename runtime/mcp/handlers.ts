@@ -35,7 +35,7 @@ import { normalizeUri } from "../../governance/policy/uri.ts";
 import { MAX_EMBEDDED, type McpDecisions, type Seen } from "./decisions.ts";
 import { relayErrors, RpcError, withProgress } from "./relay.ts";
 import type { McpGatewayOptions } from "./gateway.ts";
-import { GOVERNED_METHODS } from "./methods.ts";
+import { GOVERNED_METHODS, requestTimeout } from "./methods.ts";
 import { GatewayTasks } from "./tasks.ts";
 
 /** What a request handler uses of the SDK's per-request extra. */
@@ -55,7 +55,7 @@ export function wireHandlers(
   opts: McpGatewayOptions,
 ): void {
   const caps = c.getServerCapabilities() ?? {};
-  const timeout = opts.requestTimeoutMs ?? 60_000;
+  const timeout = requestTimeout(opts);
   // Every handler's errors go on to the client with one "MCP error <code>:" prefix.
   const on = <R>(schema: unknown, handler: (req: R, extra: Extra) => unknown) =>
     server.setRequestHandler(schema as never, relayErrors(handler) as never);

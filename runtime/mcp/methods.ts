@@ -113,3 +113,11 @@ export const SERVER_METHODS: Readonly<Record<string, MethodDisposition>> = Objec
     "only for a URL elicitation the gateway forwarded",
   ),
 });
+
+/** How long one forwarded request may take unless `--request-timeout` says otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** The request timeout of a gateway's options. */
+export function requestTimeout(o: { requestTimeoutMs?: number }): number {
+  return o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+}

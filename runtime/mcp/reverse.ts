@@ -10,6 +10,7 @@
  * declared `roots.listChanged` goes on to the server; `notifications/elicitation/complete`
  * from the server reaches the client only for a URL elicitation the gateway forwarded.
  */
+import { requestTimeout } from "./methods.ts";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
@@ -93,7 +94,7 @@ export function wireReverse(
   gov: McpDecisions,
   opts: McpGatewayOptions,
 ): void {
-  const timeout = opts.requestTimeoutMs ?? 60_000;
+  const timeout = requestTimeout(opts);
   let pending = 0;
   let burst = false;
   /** URL-mode elicitations forwarded (their completion notices may follow); bounded. */

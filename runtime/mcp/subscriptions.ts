@@ -6,6 +6,7 @@
  * on delivery (audited), so a policy change stops updates, and a server cannot push updates
  * for URIs nobody subscribed to (they would name resources nobody decided).
  */
+import { requestTimeout } from "./methods.ts";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
@@ -36,7 +37,7 @@ export function wireSubscriptions(
 ): void {
   const caps = c.getServerCapabilities() ?? {};
   if (!caps.resources) return;
-  const timeout = opts.requestTimeoutMs ?? 60_000;
+  const timeout = requestTimeout(opts);
   /** Normalized URIs the client is subscribed to. */
   const subs = new Set<string>();
   /** Subscribes being decided: counted against the limit, so a burst cannot overshoot it. */

@@ -8,6 +8,7 @@
  * them. A task's result is a tool result: the resources it carries are decided like a plain
  * call's.
  */
+import { requestTimeout } from "./methods.ts";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
@@ -60,7 +61,7 @@ export class GatewayTasks {
   constructor(c: Client, gov: McpDecisions, opts: McpGatewayOptions) {
     this.#c = c;
     this.#gov = gov;
-    this.#timeout = opts.requestTimeoutMs ?? 60_000;
+    this.#timeout = requestTimeout(opts);
   }
 
   /** Does the server accept task-augmented tool calls? */

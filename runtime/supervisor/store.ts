@@ -10,7 +10,7 @@
  * tree read-only) and the broker (the built-in rule `warden-package-store`).
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { sha256Hex } from "../../governance/audit/sha256.ts";
 
@@ -126,6 +126,10 @@ function described(
 function readIndex(path: string): z.infer<typeof Index> | null {
   try {
     const rec = Index.parse(JSON.parse(Deno.readTextFileSync(path)));
+    // An index naming a directory outside the store (or climbing out of it) is not ours.
+    const store = Deno.realPathSync(dirname(path));
+    const dir = Deno.realPathSync(rec.dir);
+    if (dirname(dir) !== store || rec.entry.split("/").includes("..")) return null;
     return exists(join(rec.dir, "deno.lock")) ? rec : null;
   } catch {
     return null; // absent or damaged: install again

@@ -74,6 +74,17 @@ Deno.test("store: a real npm MCP server installs once, read-only, and serves thr
     // Installed read-only (agents get it read-only from the kernel rules as well).
     const mode = (p: string) => Deno.statSync(join(first.root, p)).mode! & 0o777;
     assertEquals([mode("node_modules/zod/package.json"), mode("node_modules/zod")], [0o444, 0o555]);
+    // An index pointing outside the store is not trusted: it is installed again (here: the
+    // bogus deno fails, so nothing from /tmp/elsewhere is ever run).
+    const index = join(store, "@modelcontextprotocol+server-sequential-thinking@2026.8.31.json");
+    const good = Deno.readTextFileSync(index);
+    const elsewhere = Deno.makeTempDirSync({ dir: tmp });
+    Deno.writeTextFileSync(join(elsewhere, "deno.lock"), "{}");
+    Deno.writeTextFileSync(index, JSON.stringify({ ...JSON.parse(good), dir: elsewhere }));
+    const refused = await installPackage(STORE_SERVER, { dir: store, deno: "/nonexistent/deno" })
+      .then(() => "used", (e) => String(e));
+    assertEquals(refused.includes("cannot install"), true, refused);
+    Deno.writeTextFileSync(index, good);
     // Reused without installing again (no deno to run: the store answers from its index).
     const again = await installPackage(STORE_SERVER, { dir: store, deno: "/nonexistent/deno" });
     assertEquals([again.root, again.entry, again.digest], [first.root, first.entry, first.digest]);
