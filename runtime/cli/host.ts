@@ -162,12 +162,8 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
     agentRoots,
   });
   serve = app.fetch;
-  console.log(
-    `warden host: control plane on http://127.0.0.1:${server.addr.port} (token in ${
-      o.tokens ?? join(home, "api-token")
-    })`,
-  );
-  // SIGHUP: the same atomic policy hot reload as `deno task run`.
+  // SIGHUP: the same atomic policy hot reload as `deno task run`. Every signal handler is in
+  // place before the ready line: whoever signals on seeing it must not find the default action.
   reloadOnHup(host, policyPaths);
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const stop = async () => {
@@ -179,6 +175,11 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  console.log(
+    `warden host: control plane on http://127.0.0.1:${server.addr.port} (token in ${
+      o.tokens ?? join(home, "api-token")
+    })`,
+  );
   return await stopped;
 }
 
