@@ -239,6 +239,17 @@ export class Governor {
 
   /** Build the ActionRequest for an agent. */
   request(agent: Subject, ask: Ask): Record<string, unknown> {
+    const context: Record<string, unknown> = {
+      ...ask.context,
+      workspace: agent.workspace,
+      code: agent.code,
+      sdk: agent.sdk,
+      ownCode: isOwnCode(agent.codeFiles, ask.resource),
+      path: ask.path,
+    };
+    // Set only when they apply (no empty objects spread on the decision path).
+    if (agent.store) context.store = agent.store;
+    if (agent.syntheticHostname) context.syntheticHostname = true;
     return {
       agent: {
         id: agent.id,
@@ -250,16 +261,7 @@ export class Governor {
       action: ask.action,
       resource: ask.resource,
       args: ask.args ?? {},
-      context: {
-        ...ask.context,
-        workspace: agent.workspace,
-        code: agent.code,
-        sdk: agent.sdk,
-        ownCode: isOwnCode(agent.codeFiles, ask.resource),
-        ...(agent.store ? { store: agent.store } : {}),
-        ...(agent.syntheticHostname ? { syntheticHostname: true } : {}),
-        path: ask.path,
-      },
+      context,
     };
   }
 

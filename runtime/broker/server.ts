@@ -165,9 +165,13 @@ export class BrokerServer {
     let decided = m;
     let ruling = this.#decide(m);
     if (ruling.effect === "allow" && m.also) ruling = this.#decide(decided = m.also);
-    const severity = ruling.effect === "allow" ? undefined : governor.severityOf(ruling.rule);
-    const ask = { path: "broker" as const, action: m.action, resource: m.resource, args: m.args };
-    if (ruling.effect !== "allow" && answeredAsUnset(ask, severity)) {
+    // Only a refusal pays for the compatible-answer check (the allow path allocates nothing more).
+    if (
+      ruling.effect !== "allow" && (m.args.unset || m.args.enumeration) && answeredAsUnset(
+        { path: "broker", action: m.action, resource: m.resource, args: m.args },
+        governor.severityOf(ruling.rule),
+      )
+    ) {
       if (m.args.unset) {
         // Deno may look: the variable is not in the process's environment: it reads nothing.
         const why = `denied (audit #${ruling.seq}); answered as unset`;
