@@ -273,3 +273,52 @@ Deno.test("a throwing policy or approval path fails closed, audited", async () =
   const c = await k.authorize(agent, { path: "sdk", action: "fs.read", resource: "/etc/shadow" });
   assertEquals(c.refused?.code, "denied");
 });
+
+Deno.test("broker: nothing is answered before the host has placed the process (cgroup), and a failed placement answers nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const agent = agentIn(dir);
+    const line = { v: 1, pid: 1, id: 7, permission: "read", value: join(dir, "x") };
+    const ask = async (path: string) => {
+      const conn = await Deno.connect({ transport: "unix", path });
+      await conn.write(new TextEncoder().encode(JSON.stringify(line) + "\n"));
+      return conn;
+    };
+    // Held: the check waits until placement resolves, then is answered.
+    let place!: () => void;
+    const held = new BrokerServer({
+      path: join(dir, "h.sock"),
+      agent,
+      governor: governor(),
+      pid: () => 1,
+      bootstrap: [],
+    });
+    held.holdUntil(new Promise<void>((r) => (place = r)));
+    const c1 = await ask(join(dir, "h.sock"));
+    const buf = new Uint8Array(4096);
+    let answered = false;
+    const reading = c1.read(buf).then((n) => (answered = n !== null && n > 0));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(answered, false, "answered before the process was placed");
+    place();
+    await reading;
+    assert(answered && new TextDecoder().decode(buf).includes('"id":7'));
+    c1.close();
+    held.close();
+    // Placement failed: the connection is closed without an answer (the agent never starts).
+    const failed = new BrokerServer({
+      path: join(dir, "f.sock"),
+      agent,
+      governor: governor(),
+      pid: () => 1,
+      bootstrap: [],
+    });
+    failed.holdUntil(Promise.reject(new Error("cgroup refused")));
+    const c2 = await ask(join(dir, "f.sock"));
+    assertEquals(await c2.read(buf), null);
+    c2.close();
+    failed.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
