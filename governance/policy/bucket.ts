@@ -5,7 +5,7 @@
  * `url.host`). Every list is sorted by rule id, so the first match in a list is its smallest.
  */
 import type { ResourceKind } from "./actions.ts";
-import { type CondNode, scalarKey, UNKNOWN_KEY } from "./conditions.ts";
+import { allOf, type CondNode, scalarKey, UNKNOWN_KEY } from "./conditions.ts";
 import { type EvalContext, T, U } from "./context.ts";
 import type { Field } from "./fields.ts";
 import type { Effect } from "./schema.ts";
@@ -44,8 +44,17 @@ export const EFFECT_KEY: Record<Effect, EffectKey> = {
   allow: "allow",
 };
 
+/**
+ * Lists with all three keys present (undefined when empty): every Lists object has one shape,
+ * so the decision loop's property reads stay monomorphic.
+ */
 export function emptyLists<R>(): Lists<R> {
-  return {};
+  return { deny: undefined, approval: undefined, allow: undefined };
+}
+
+/** The list of effect `e` (0 deny, 1 require_approval, 2 allow), by named reads. */
+function listOf<R>(l: Lists<R>, e: number): R[] | undefined {
+  return e === 0 ? l.deny : e === 1 ? l.approval : l.allow;
 }
 
 /** Append `r` to the `eff` list of `l`. */
@@ -54,9 +63,9 @@ export function addTo<R>(l: Lists<R>, eff: EffectKey, r: R): void {
 }
 
 /** `eq`/`in` leaves every match of `node` requires, by field name. */
-function requiredKeys(node: CondNode | null, out = new Map<string, CondNode["index"]>()) {
+function requiredKeys(node: CondNode | null, out = new Map<string, CondNode>()) {
   if (!node) return out;
-  if (node.index) out.set(node.index.field.name, node.index);
+  if (node.index) out.set(node.index.field.name, node);
   else if (node.text === "all") { for (const c of node.children ?? []) requiredKeys(c, out); }
   return out;
 }
@@ -84,21 +93,52 @@ function fieldIndex<R extends IndexedRule>(
     all: emptyLists(),
   };
   for (const r of generic) {
-    const leaf = requiredKeys(r.match).get(best);
-    if (!leaf) {
+    const node = requiredKeys(r.match).get(best);
+    if (!node) {
       rest.push(r);
       continue;
     }
+    const leaf = node.index!;
     index.field = leaf.field;
     const k = EFFECT_KEY[r.effect];
     addTo(index.all, k, r);
+    const known = knownTrue(r, node);
     for (const key of leaf.keys) {
       let l = index.map.get(key);
       if (!l) index.map.set(key, l = emptyLists());
-      addTo(l, k, r);
+      addTo(l, k, known);
     }
   }
   return { index, rest };
+}
+
+/**
+ * `r` as its field-index lists hold it: a rule reached through the key of its `eq`/`in` leaf
+ * has that leaf true (the lookup read the field as the leaf does, and the key is one of its
+ * values), so it is scanned with the leaf dropped from the `all` nodes that require it. The
+ * same rule object otherwise (a NaN value, which `eq` never equals but a Map key does).
+ */
+function knownTrue<R extends IndexedRule>(r: R, leaf: CondNode): R {
+  for (const k of leaf.index!.keys) if (typeof k === "number" && Number.isNaN(k)) return r;
+  if (!r.match) return r;
+  const rest = drop(r.match, leaf);
+  return rest === r.match ? r : Object.create(r, { match: { value: rest } }) as R;
+}
+
+/** `node` with `leaf` taken as true: removed from the `all` nodes above it (null: true). */
+function drop(node: CondNode, leaf: CondNode): CondNode | null {
+  if (node === leaf) return null;
+  if (node.text !== "all" || !node.children) return node;
+  const kids: CondNode[] = [];
+  let changed = false;
+  for (const c of node.children) {
+    const d = drop(c, leaf);
+    if (d !== c) changed = true;
+    if (d !== null) kids.push(d);
+  }
+  if (!changed) return node;
+  if (kids.length <= 1) return kids[0] ?? null;
+  return { text: "all", eval: allOf(kids), children: kids };
 }
 
 /** Build one bucket per action from rules already sorted by id. */
@@ -174,12 +214,11 @@ export function decideInBucket<R extends IndexedRule>(b: Bucket<R>, ctx: EvalCon
     } else field = b.field.map.get(k);
   }
   for (let e = 0; e < 3; e++) {
-    const eff: EffectKey = e === 0 ? "deny" : e === 1 ? "approval" : "allow";
     const strict = e === 2;
-    let best = scan(b.plain[eff], ctx, strict, null);
+    let best = scan(listOf(b.plain, e), ctx, strict, null);
     let tri = ctx.tri, why = ctx.why;
     if (field && !(strict && fieldUnknown)) {
-      const f = scan(field[eff], ctx, strict, best);
+      const f = scan(listOf(field, e), ctx, strict, best);
       if (f !== best) {
         best = f;
         tri = ctx.tri;
@@ -187,7 +226,7 @@ export function decideInBucket<R extends IndexedRule>(b: Bucket<R>, ctx: EvalCon
       }
     }
     if (keyed && !(strict && keyedUnknown)) {
-      const k = scan(keyed[eff], ctx, strict, best);
+      const k = scan(listOf(keyed, e), ctx, strict, best);
       if (k !== best) {
         best = k;
         tri = keyedUnknown ? U : ctx.tri;

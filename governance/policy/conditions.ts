@@ -50,7 +50,7 @@ export interface CondEnv {
 const MAX_DEPTH = 32;
 
 /** Kleene conjunction over children; short-circuits on false. */
-function allOf(children: CondNode[]): (ctx: EvalContext) => Tri {
+export function allOf(children: CondNode[]): (ctx: EvalContext) => Tri {
   if (children.length === 1) return children[0].eval;
   const evals = children.map((c) => c.eval);
   return (ctx) => {

@@ -19,9 +19,10 @@ export type StaticVars = Readonly<Record<string, string>>;
 
 /** Evaluation context for one request. */
 export class EvalContext {
-  readonly req: Record<string, unknown>;
-  readonly action: string;
-  readonly kind: ResourceKind;
+  // Written only by the constructor and `reuse` (a policy keeps one context for its decisions).
+  req: Record<string, unknown>;
+  action: string;
+  kind: ResourceKind;
   /** Why the last condition came out unknown (for fail-closed reasons). */
   why = "";
   /** Truth value of the last rule that matched during a scan. */
@@ -43,6 +44,23 @@ export class EvalContext {
     this.action = action;
     this.kind = kind;
     this.vars = vars;
+  }
+
+  /**
+   * Point this context at another request, forgetting every computed facet: what a fresh
+   * context for it would be (the evaluator reuses one, so a decision allocates no context).
+   */
+  reuse(req: Record<string, unknown>, action: string, kind: ResourceKind): this {
+    this.req = req;
+    this.action = action;
+    this.kind = kind;
+    this.why = "";
+    this.tri = T;
+    this.res = undefined;
+    this.urlF = undefined;
+    this.pathN = undefined;
+    this.ws = undefined;
+    return this;
   }
 
   /** `context` of the request when it is a plain object. */

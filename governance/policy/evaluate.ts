@@ -74,6 +74,8 @@ export function freezeDecision(
   );
 }
 
+const NO_REQUEST: Record<string, unknown> = Object.freeze({});
+
 const MALFORMED = freezeDecision(
   "deny",
   null,
@@ -97,6 +99,8 @@ export class CompiledPolicy {
   readonly #kinds: Readonly<Record<string, ResourceKind>>;
   readonly #vars: StaticVars;
   readonly #default: Readonly<Decision>;
+  /** The context `evaluate` reuses; null while a decision is using it (re-entry gets its own). */
+  #spare: EvalContext | null = null;
 
   /** @internal use compilePolicy / compilePolicySet */
   constructor(init: {
@@ -172,14 +176,21 @@ export class CompiledPolicy {
   /** Decide a request. Deny-overrides: deny > require_approval > allow > default. */
   evaluate(request: unknown): Decision {
     if (!isRequest(request)) return MALFORMED;
-    const bucket = this.#buckets.get(request.action as string) ?? this.#fallback;
-    const ctx = this.context(request);
-    const hit = decideInBucket(bucket, ctx);
-    const yaml = hit ? decide(hit, ctx.tri, ctx.why) : null;
-    if (this.cedar.length === 0 || yaml?.effect === "deny") return yaml ?? this.#default;
-    const cedar = this.#decideCedar(ctx);
-    if (cedar?.effect === "deny") return cedar;
-    return yaml ?? cedar ?? this.#default;
+    const action = request.action as string;
+    const bucket = this.#buckets.get(action) ?? this.#fallback;
+    const spare = this.#spare;
+    this.#spare = null;
+    const ctx = spare ? spare.reuse(request, action, this.kindOf(action)) : this.context(request);
+    try {
+      const hit = decideInBucket(bucket, ctx);
+      const yaml = hit ? decide(hit, ctx.tri, ctx.why) : null;
+      if (this.cedar.length === 0 || yaml?.effect === "deny") return yaml ?? this.#default;
+      const cedar = this.#decideCedar(ctx);
+      if (cedar?.effect === "deny") return cedar;
+      return yaml ?? cedar ?? this.#default;
+    } finally {
+      this.#spare = ctx.reuse(NO_REQUEST, "", "name"); // keeps no reference to the request
+    }
   }
 
   /**

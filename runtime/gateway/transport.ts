@@ -50,6 +50,8 @@ export class FrameTransport {
   #inFlight = 0;
   #malformed = 0;
   #writeChain: Promise<void> = Promise.resolve();
+  /** Replies queued or being written: with none, a reply is written at once (no chain hop). */
+  #queued = 0;
   /** Requests handled (for stats). */
   handled = 0;
 
@@ -136,10 +138,20 @@ export class FrameTransport {
     }
     this.#inFlight++;
     this.handled++;
-    this.opts.handle(req)
-      .then((result) => this.#reply({ id: req.id, ok: true, result: result ?? null }))
-      .catch((e) => this.#reply({ id: req.id, ok: false, error: this.opts.refusal(e) }))
-      .finally(() => this.#inFlight--);
+    this.opts.handle(req).then(
+      (result) => {
+        this.#inFlight--;
+        try {
+          this.#reply({ id: req.id, ok: true, result: result ?? null });
+        } catch (e) { // a result that cannot be encoded is answered as the op's failure
+          this.#reply({ id: req.id, ok: false, error: this.opts.refusal(e) });
+        }
+      },
+      (e) => {
+        this.#inFlight--;
+        this.#reply({ id: req.id, ok: false, error: this.opts.refusal(e) });
+      },
+    );
   }
 
   #reply(r: SdkResponse): void {
@@ -153,12 +165,18 @@ export class FrameTransport {
         error: { code: "failed", message: "result too large" },
       });
     }
-    this.#writeChain = this.#writeChain.then(async () => {
+    // One reply's bytes at a time, in order: a reply waits for the ones queued before it.
+    const write = async () => {
       let off = 0;
       try {
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-      } catch { /* agent gone */ }
-    });
+      } catch {
+        /* agent gone */
+      } finally {
+        this.#queued--;
+      }
+    };
+    this.#writeChain = ++this.#queued === 1 ? write() : this.#writeChain.then(write);
   }
 
   #violation(why: string): void {

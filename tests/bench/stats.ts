@@ -69,7 +69,12 @@ export function machine(): string {
     const info = Deno.readTextFileSync("/proc/cpuinfo");
     cpu = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? cpu;
   } catch { /* not Linux */ }
-  return `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`;
+  let load = "";
+  try {
+    // The machine may be shared: its load at the start of the run says how far to trust it.
+    load = `, load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`;
+  } catch { /* no loadavg here */ }
+  return `${cpu}, ${navigator.hardwareConcurrency} cores${load}, Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`;
 }
 
 /** Format µs with sensible precision. */
