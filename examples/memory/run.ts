@@ -3,7 +3,8 @@
  * from a web page in the team's shared memory; both are quarantined (examples/memory/policy.yaml).
  * A trusted reader receives neither. The operator releases the benign one with
  * `deno task memory release ID`, and the reader then sees it, with its provenance; the poisoned
- * note never reaches it.
+ * note never reaches it. Last, a reporter pastes its deploy token into its report: the output
+ * rules redact it before the output leaves the host (audited as output.check, by hash).
  * Run: deno run -A examples/memory/run.ts
  */
 import { join } from "node:path";
@@ -28,11 +29,22 @@ export interface MemoryExample {
   after: ReaderView;
   /** The operator's `deno task memory list --quarantined` before the release. */
   quarantined: string[];
+  /** The reporter's output as it left the host, and the audited output checks. */
+  report: { report: string[]; debug: string };
+  checks: { rule: string | null; outcome: unknown; findings: unknown }[];
 }
 
-async function runAgent(host: AgentHost, file: string, outputs: unknown[]): Promise<unknown> {
+/** The (fake) token the reporter is given and leaks. */
+export const DEPLOY_TOKEN = "ghp_" + "ExampleDeployToken0123456789abcdefghij".slice(0, 36);
+
+async function runAgent(
+  host: AgentHost,
+  file: string,
+  outputs: unknown[],
+  env?: Record<string, string>,
+): Promise<unknown> {
   const from = outputs.length;
-  const h = await host.start({ module: join(HERE, file), stdio: "null", timeoutMs: 60_000 });
+  const h = await host.start({ module: join(HERE, file), stdio: "null", timeoutMs: 60_000, env });
   const exit = await h.exited;
   if (exit.code !== 0) throw new Error(`${file} exited ${exit.code} (${exit.killed ?? ""})`);
   const out = outputs.slice(from);
@@ -71,7 +83,16 @@ export async function memoryExample(
     );
     const after = await runAgent(host, "reader.ts", outputs) as ReaderView;
     log(`reader after release: ${JSON.stringify(after)}`);
-    return { writes, before, after, quarantined };
+    const report = await runAgent(host, "reporter.ts", outputs, {
+      DEPLOY_TOKEN,
+    }) as MemoryExample["report"];
+    log(`reporter's output, as it left the host: ${JSON.stringify(report)}`);
+    const checks = host.audit.recent.filter((e) => e.action === "output.check").map((e) => {
+      const x = e as unknown as MemoryExample["checks"][number];
+      return { rule: x.rule, outcome: x.outcome, findings: x.findings };
+    });
+    log(`audited: ${JSON.stringify(checks)}`);
+    return { writes, before, after, quarantined, report, checks };
   } finally {
     await host.close();
   }

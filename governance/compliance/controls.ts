@@ -21,6 +21,7 @@ export type ControlId =
   | "transport-security"
   | "plugin-signatures"
   | "memory-governance"
+  | "output-rules"
   | "resilience"
   | "tests-pass";
 
@@ -60,7 +61,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
     framework: "OWASP ASI",
     id: "ASI05",
     title: "Unexpected Code Execution (RCE)",
-    controls: ["no-code-exec", "escape-tests", "kernel-sandbox"],
+    // output-rules: what agents hand to downstream systems (issue 22 judges ASI05 by it).
+    controls: ["no-code-exec", "escape-tests", "kernel-sandbox", "output-rules"],
   },
   {
     framework: "OWASP ASI",

@@ -13,6 +13,7 @@ import type { ControlId, ControlResult } from "../../governance/compliance/mod.t
 import { landlockSandbox } from "../supervisor/sandbox/build.ts";
 import { checkDecisions, checkTools } from "./decision_checks.ts";
 import { probeMemory } from "./memory_probe.ts";
+import { probeOutputs } from "./output_probe.ts";
 import { probeApprovals, probeKernelSandbox, probeKillSwitch } from "./probes.ts";
 import { checkEscapeTests, junitSummary, testsPass } from "./test_checks.ts";
 import { checkTrust } from "./trust_checks.ts";
@@ -97,6 +98,7 @@ export async function runChecks(i: ComplianceInputs): Promise<ControlResult[]> {
   }
   await checkTrust(i, live, add);
   await probeMemory(i, add);
+  await probeOutputs(i, add);
   add("resilience", ...resilience(i));
   add("tests-pass", ...testsPass(i, tests));
   return r;

@@ -11,67 +11,22 @@
  */
 import { randomBytes } from "node:crypto";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { MEMORY_SOURCES } from "../../sdk/replies.ts";
+import type { EntryStatus, NewEntry, Quota, SourceKind, StoredEntry } from "./entry.ts";
+import { QuotaError } from "./entry.ts";
 import { type Row, SCHEMA } from "./schema.ts";
 import { contentHash, sealFields, storeKey } from "./seal.ts";
 
 export { contentHash };
-
-/** What an entry's value came from, as the writer declared it. */
-export type SourceKind = (typeof MEMORY_SOURCES)[number];
-export { MEMORY_SOURCES };
-
-/** Who wrote an entry, from what, when, and the hash of its bytes: kept by the host. */
-export interface Provenance {
-  writer: string;
-  writerName: string;
-  ring: number;
-  trust: number;
-  source: { kind: SourceKind; ref: string | null };
-  /** Write time (ms since the epoch). */
-  at: number;
-  sha256: string;
-}
-
-export type EntryStatus = "visible" | "quarantined";
-
-/** An entry as stored. `intact`: its bytes match its hash and its seal. */
-export interface StoredEntry {
-  id: number;
-  namespace: string;
-  key: string;
-  /** The value's JSON text. */
-  value: string;
-  bytes: number;
-  tags: string[];
-  provenance: Provenance;
-  expiresAt: number | null;
-  status: EntryStatus;
-  /** Why it is quarantined (or was released). */
-  note: string | null;
-  intact: boolean;
-}
-
-/** An entry to write. */
-export interface NewEntry {
-  namespace: string;
-  key: string;
-  value: string;
-  tags: string[];
-  provenance: Omit<Provenance, "sha256">;
-  expiresAt: number | null;
-  status: EntryStatus;
-  note: string | null;
-}
-
-/** Per-namespace limits. */
-export interface Quota {
-  entries: number;
-  bytes: number;
-}
-
-/** A write the namespace's quota does not fit. */
-export class QuotaError extends Error {}
+export {
+  type EntryStatus,
+  MEMORY_SOURCES,
+  type NewEntry,
+  type Provenance,
+  type Quota,
+  QuotaError,
+  type SourceKind,
+  type StoredEntry,
+} from "./entry.ts";
 
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
 
@@ -349,6 +304,15 @@ export class MemoryStore {
       this.#setStatus(this.#q.byId.get(id) as Row, "visible", note);
     });
     return { ...e, status: "visible", note };
+  }
+
+  /** Reject a quarantined entry: deleted, never shown to a reader; returns what it was. */
+  reject(id: number): StoredEntry {
+    const e = this.byId(id);
+    if (!e) throw new Error(`no memory entry ${id}`);
+    if (e.status !== "quarantined") throw new Error(`entry ${id} is not quarantined`);
+    this.#q.deleteId.run(id);
+    return e;
   }
 
   /** Quarantine every visible entry `writer` wrote at or after `since`; returns them. */
