@@ -4,22 +4,38 @@ import type { HttpResult } from "../../sdk/wire_schema.ts";
 /** Largest response body returned to an agent. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** What the host sends for an allowed request. */
+export interface HttpInit {
+  method: string;
+  headers: Record<string, string> | Headers;
+  body?: string | Uint8Array<ArrayBuffer>;
+  /** Extra upstream trust (a test CA, an operator's CA); the system roots otherwise. */
+  client?: Deno.HttpClient;
+}
+
 /**
- * Fetch without following redirects (a redirect target is a new URL the policy has not seen:
- * the agent gets the 3xx and must ask for the Location itself).
+ * The one request the host makes for an agent (`http.fetch` and the egress proxy): no redirect
+ * followed (a redirect target is a new URL the policy has not seen: the agent gets the 3xx and
+ * must ask for the Location itself, which is decided again); the upstream certificate verified.
  */
-export async function httpFetch(
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-  signal: AbortSignal,
-): Promise<HttpResult> {
-  const res = await fetch(url, {
+export function httpRequest(url: string, init: HttpInit, signal: AbortSignal): Promise<Response> {
+  return fetch(url, {
     method: init.method,
     headers: init.headers,
     body: init.body,
     redirect: "manual",
     signal,
+    ...(init.client ? { client: init.client } : {}),
   });
+}
+
+/** `http.fetch`: the request, its body read whole (up to MAX_BODY_BYTES) as text. */
+export async function httpFetch(
+  url: string,
+  init: HttpInit,
+  signal: AbortSignal,
+): Promise<HttpResult> {
+  const res = await httpRequest(url, init, signal);
   const headers: Record<string, string> = {};
   res.headers.forEach((v, k) => (headers[k] = v));
   let truncated = false;
@@ -44,7 +60,8 @@ export async function httpFetch(
   return { status: res.status, headers, body, truncated };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** Join byte chunks. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let off = 0;
   for (const c of chunks) {

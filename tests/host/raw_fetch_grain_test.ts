@@ -1,8 +1,9 @@
 /**
- * What the broker can and cannot see of raw `fetch` (issue 19, last bullet): Deno asks it for
- * `net` with host:port only, so a URL-level rule never applies to an unmodified framework's
- * global fetch. This test pins today's grain; the egress proxy of the kernel-confinement issue
- * (20) is what decides such requests on the full URL and method, and will change it.
+ * Raw `fetch` of an unmodified agent is decided on the full URL and method (issue 20): the
+ * broker sees only host:port (Deno asks it for `net`), but at ring 2 the agent has no network of
+ * its own, and its requests reach the host's egress proxy, which decides each as `net.fetch` of
+ * the URL (audit path `egress`). Before the proxy, both paths reached the server (issue 19 pinned
+ * that grain here).
  */
 import { join } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
@@ -12,7 +13,7 @@ import { collectRun, describe, newHost } from "./helpers.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const AGENT = new URL("./agents/escape/fetch_paths.ts", import.meta.url).pathname;
 
-Deno.test("raw fetch is decided on host:port only: a URL rule for the path cannot apply", async () => {
+Deno.test("raw fetch is decided on the full URL: a URL rule for the path applies", async () => {
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "warden-grain-" }));
   const paths: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
@@ -35,7 +36,7 @@ Deno.test("raw fetch is decided on host:port only: a URL rule for the path canno
       "  - id: public-only",
       "    effect: allow",
       "    action: net.fetch",
-      "    when: { url.path: { prefix: [/public/] } }",
+      "    when: { all: [{ url.host: { eq: 127.0.0.1 } }, { url.path: { prefix: [/public/] } }] }",
       "",
     ].join("\n"),
   );
@@ -51,11 +52,25 @@ Deno.test("raw fetch is decided on host:port only: a URL rule for the path canno
       await host.start({ module: AGENT, workspace: ws, timeoutMs: 60_000 }),
     );
     assertEquals(run.done, true, describe(run));
-    // Both requests reached the server: the broker saw a connection, not a URL.
-    assertEquals(paths, ["/public/a", "/private/b"], describe(run));
-    const net = run.audit.filter((e) => e.path === "broker" && e.action.startsWith("net."));
-    assertEquals(net.every((e) => e.action === "net.connect"), true, describe(run));
-    assertEquals(net.every((e) => e.resource === `127.0.0.1:${port}`), true, describe(run));
+    // Only the allowed path reached the server; the other was answered 403 by the proxy.
+    assertEquals(paths, ["/public/a"], describe(run));
+    const [pub, priv] = run.attempts;
+    assertEquals(pub.value, "200 ok", describe(run));
+    assertEquals(
+      priv.value?.startsWith("403 warden egress: GET http://127.0.0.1:"),
+      true,
+      describe(run),
+    );
+    const fetches = run.audit.filter((e) => e.path === "egress" && e.action === "net.fetch");
+    assertEquals(
+      fetches.map((e) => [e.resource, e.effect]),
+      [
+        [`http://127.0.0.1:${port}/public/a`, "allow"],
+        [`http://127.0.0.1:${port}/private/b`, "deny"],
+      ],
+      describe(run),
+    );
+    assertEquals(fetches[0].rule, "public-only", describe(run));
   } finally {
     await host.close();
     await server.shutdown();

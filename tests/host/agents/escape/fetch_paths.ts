@@ -5,7 +5,10 @@ const { port } = params<{ port: number }>();
 for (const path of ["/public/a", "/private/b"]) {
   await attempt(
     `fetch ${path}`,
-    async () => await (await fetch(`http://127.0.0.1:${port}${path}`)).text(),
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      return `${r.status} ${await r.text()}`;
+    },
   );
 }
 done();
