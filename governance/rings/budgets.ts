@@ -1,7 +1,7 @@
 /**
  * Resource budgets per ring: resident memory, disk growth (workspace and the agent's own
- * deno_dir together), processes/threads, broker permission checks per second, and the
- * denial-flood kill. Every ring always has every budget: a rings file may tighten or loosen
+ * deno_dir together), processes/threads, CPU share, broker permission checks per second, and
+ * the denial-flood kill. Every ring always has every budget: a rings file may tighten or loosen
  * them, an agent's spec may override them, but nothing is ever unbounded. Pure: the host
  * decides which layer (cgroup, rlimit, watchdog, broker) enforces each.
  */
@@ -16,6 +16,8 @@ export interface Budgets {
   diskBytes: number;
   /** Processes and threads (tasks) at once. */
   pids: number;
+  /** CPUs' worth of processor time at once (0.5: half of one CPU; a cgroup quota). */
+  cpu: number;
   /** Permission-broker checks per second (one second's worth may come in a burst). */
   brokerRate: number;
   /** Kill after `count` broker denials within `windowMs`. */
@@ -32,6 +34,7 @@ export const DEFAULT_BUDGETS: Readonly<Record<Ring, Budgets>> = {
     memoryBytes: 4 * GiB,
     diskBytes: 16 * GiB,
     pids: 1024,
+    cpu: 8,
     brokerRate: 5000,
     denialFlood: { count: 1000, windowMs: 10_000 },
   },
@@ -39,6 +42,7 @@ export const DEFAULT_BUDGETS: Readonly<Record<Ring, Budgets>> = {
     memoryBytes: 2 * GiB,
     diskBytes: 4 * GiB,
     pids: 512,
+    cpu: 4,
     brokerRate: 2000,
     denialFlood: { count: 500, windowMs: 10_000 },
   },
@@ -46,6 +50,7 @@ export const DEFAULT_BUDGETS: Readonly<Record<Ring, Budgets>> = {
     memoryBytes: GiB,
     diskBytes: GiB,
     pids: 256,
+    cpu: 2,
     brokerRate: 2000,
     denialFlood: { count: 200, windowMs: 10_000 },
   },
@@ -53,6 +58,7 @@ export const DEFAULT_BUDGETS: Readonly<Record<Ring, Budgets>> = {
     memoryBytes: 512 * MiB,
     diskBytes: 256 * MiB,
     pids: 128,
+    cpu: 1,
     brokerRate: 500,
     denialFlood: { count: 100, windowMs: 10_000 },
   },
@@ -103,6 +109,12 @@ const count = (max: number) =>
   }).min(1, { error: `expected a whole number from 1 to ${max}` }).max(max, {
     error: `expected a whole number from 1 to ${max}`,
   });
+/** The most CPUs a budget may name. */
+export const MAX_CPUS = 1024;
+const CPU_ERROR = `expected a number of CPUs from 0.01 to ${MAX_CPUS} (0.5: half of one CPU)`;
+const Cpus = z.number({ error: CPU_ERROR }).min(0.01, { error: CPU_ERROR }).max(MAX_CPUS, {
+  error: CPU_ERROR,
+});
 const Flood = z.strictObject({ count: count(1_000_000), windowMs: count(86_400_000) });
 
 /** One ring's budgets as written in a rings file (every key optional: defaults fill in). */
@@ -110,6 +122,7 @@ export const RingBudgetsYaml = z.strictObject({
   memory: Size.optional(),
   disk: Size.optional(),
   pids: count(1_000_000).optional(),
+  cpu: Cpus.optional(),
   brokerRate: count(1_000_000).optional(),
   denialFlood: Flood.optional(),
 });
@@ -129,6 +142,7 @@ export const BudgetOverrides = z.strictObject({
   memoryBytes: count(MAX_BYTES).optional(),
   diskBytes: count(MAX_BYTES).optional(),
   pids: count(1_000_000).optional(),
+  cpu: Cpus.optional(),
   brokerRate: count(1_000_000).optional(),
   denialFlood: Flood.optional(),
 });
@@ -140,6 +154,7 @@ function fromYaml(y: RingBudgetsYaml | undefined): BudgetOverrides {
   if (y.memory !== undefined) out.memoryBytes = y.memory;
   if (y.disk !== undefined) out.diskBytes = y.disk;
   if (y.pids !== undefined) out.pids = y.pids;
+  if (y.cpu !== undefined) out.cpu = y.cpu;
   if (y.brokerRate !== undefined) out.brokerRate = y.brokerRate;
   if (y.denialFlood !== undefined) out.denialFlood = y.denialFlood;
   return out;

@@ -1,7 +1,8 @@
 /**
- * Kernel resource limits for one agent: a cgroup per agent with the memory and pids
- * controllers (cgroup v1 per-controller hierarchies, or v2 where the host's own cgroup
- * delegates them), created under the host's own cgroup. The host moves the agent's process in
+ * Kernel resource limits for one agent: a cgroup per agent with the memory, pids and CPU
+ * controllers (cgroup v1 per-controller hierarchies — `cpu` for the CFS quota, `cpuacct` for
+ * the usage — or v2 where the host's own cgroup delegates them), created under the host's own
+ * cgroup. The host moves the agent's process in
  * right after spawning it, before it answers the agent's first broker check: agent code cannot
  * load before that answer, so no agent code runs outside the cgroup. When no cgroup can be
  * created, `cgroupSupport()` says why (once) and the watchdog enforces the budgets alone.
@@ -12,6 +13,8 @@ import { join } from "node:path";
 export interface CgroupSupport {
   memory: boolean;
   pids: boolean;
+  /** A CPU quota (v1 `cpu.cfs_quota_us`, v2 `cpu.max`). */
+  cpu: boolean;
   /** "v1", "v2", or null when neither controller is available. */
   version: "v1" | "v2" | null;
   /** Why a controller is missing ("" when both are there). */
@@ -78,7 +81,7 @@ function parents(): { v1: Map<string, string>; v2: string | null } {
       if (p !== undefined) v2 = under(m, p);
       continue;
     }
-    for (const c of ["memory", "pids"]) {
+    for (const c of ["memory", "pids", "cpu", "cpuacct"]) {
       const p = own.get(c);
       if (m.controllers.includes(c) && p !== undefined) v1.set(c, under(m, p));
     }
@@ -117,6 +120,9 @@ interface Layout {
   version: "v1" | "v2";
   memory: string | null;
   pids: string | null;
+  cpu: string | null;
+  /** v1 only: the CPU usage counter's hierarchy (often co-mounted with `cpu`). */
+  cpuacct: string | null;
 }
 
 /** Remove empty agent cgroups left by hosts that died without cleaning up (SIGKILL). */
@@ -140,8 +146,8 @@ function probe(): { layout: Layout | null; support: CgroupSupport } {
   const { v1, v2 } = parents();
   for (const p of [...v1.values(), ...(v2 ? [v2] : [])]) sweep(p);
   const missing: string[] = [];
-  const layout: Layout = { version: "v1", memory: null, pids: null };
-  for (const c of ["memory", "pids"] as const) {
+  const layout: Layout = { version: "v1", memory: null, pids: null, cpu: null, cpuacct: null };
+  for (const c of ["memory", "pids", "cpu", "cpuacct"] as const) {
     const parent = v1.get(c);
     if (!parent) continue;
     const dir = join(parent, `${PREFIX}probe`);
@@ -162,6 +168,7 @@ function probe(): { layout: Layout | null; support: CgroupSupport } {
       layout.version = "v2";
       if (ctrls.includes("memory")) layout.memory = v2;
       if (ctrls.includes("pids")) layout.pids = v2;
+      if (ctrls.includes("cpu")) layout.cpu = v2;
       if (!layout.memory || !layout.pids) {
         missing.push(`the host's cgroup ${v2} does not delegate memory and pids to children`);
       }
@@ -173,13 +180,25 @@ function probe(): { layout: Layout | null; support: CgroupSupport } {
   else if (!layout.memory && !layout.pids && missing.length === 0) {
     missing.push("neither the memory nor the pids controller is available");
   }
+  if (layout.version === "v1" && !layout.cpu && (layout.memory || layout.pids)) {
+    missing.push("no cpu controller: the watchdog enforces the cpu budget");
+  }
   const support: CgroupSupport = {
     memory: layout.memory !== null,
     pids: layout.pids !== null,
+    cpu: layout.cpu !== null && (layout.memory !== null || layout.pids !== null),
     version: layout.memory || layout.pids ? layout.version : null,
     why: missing.join("; "),
   };
   return { layout: support.version ? layout : null, support };
+}
+
+/** The CFS period the CPU quota is a share of (100 ms, the kernel's default). */
+export const CPU_PERIOD_US = 100_000;
+
+/** A quota of `cpus` CPUs per period, in µs (at least the kernel's 1 ms minimum). */
+export function cpuQuotaUs(cpus: number): number {
+  return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
 }
 
 const removing = new Set<Promise<void>>();
@@ -203,7 +222,7 @@ export function liveCgroups(): string[] {
   const layout = probed.layout;
   if (!layout) return [];
   const out = new Set<string>();
-  for (const parent of [layout.memory, layout.pids]) {
+  for (const parent of [layout.memory, layout.pids, layout.cpu, layout.cpuacct]) {
     if (!parent) continue;
     for (const e of Deno.readDirSync(parent)) {
       if (e.isDirectory && e.name.startsWith(PREFIX)) out.add(join(parent, e.name));
@@ -222,13 +241,21 @@ export class AgentCgroup {
     readonly pidsDir: string | null,
     readonly memoryBytes: number,
     readonly pids: number,
+    /** The CPU controller's directory (its quota), when limited. */
+    readonly cpuDir: string | null = null,
+    /** v1: the cpuacct directory (usage); v2: the same as `cpuDir`. */
+    readonly cpuacctDir: string | null = null,
+    /** The CPU quota in CPUs (0.2: a fifth of one CPU each period). */
+    readonly cpu: number | null = null,
   ) {}
 
   /**
-   * A new cgroup limited to `memoryBytes` and `pids` tasks, or null (with the reason) when
-   * this host cannot make one.
+   * A new cgroup limited to `memoryBytes`, `pids` tasks and (where the host has the cpu
+   * controller) `cpu` CPUs, or the reason when this host cannot make one.
    */
-  static create(limits: { memoryBytes: number; pids: number }): AgentCgroup | string {
+  static create(
+    limits: { memoryBytes: number; pids: number; cpu?: number },
+  ): AgentCgroup | string {
     probed ??= probe();
     const layout = probed.layout;
     if (!layout) return probed.support.why;
@@ -251,9 +278,14 @@ export class AgentCgroup {
       return dir;
     };
     let memoryDir: string | null, pidsDir: string | null;
+    let cpuDir: string | null = null, cpuacctDir: string | null = null;
     try {
       memoryDir = make(layout.memory);
       pidsDir = make(layout.pids);
+      if (limits.cpu !== undefined) {
+        cpuDir = make(layout.cpu);
+        cpuacctDir = layout.version === "v2" ? cpuDir : make(layout.cpuacct);
+      }
     } catch (e) {
       return fail(`cannot create the agent's cgroup: ${(e as Error).message}`);
     }
@@ -271,11 +303,48 @@ export class AgentCgroup {
       const why = tryWrite(join(pidsDir, "pids.max"), String(limits.pids));
       if (why) return fail(`cannot set the cgroup pids limit: ${why}`);
     }
-    return new AgentCgroup(layout.version, memoryDir, pidsDir, limits.memoryBytes, limits.pids);
+    if (cpuDir && limits.cpu !== undefined) {
+      const quota = cpuQuotaUs(limits.cpu);
+      const why = layout.version === "v1"
+        ? tryWrite(join(cpuDir, "cpu.cfs_period_us"), String(CPU_PERIOD_US)) ??
+          tryWrite(join(cpuDir, "cpu.cfs_quota_us"), String(quota))
+        : tryWrite(join(cpuDir, "cpu.max"), `${quota} ${CPU_PERIOD_US}`);
+      if (why) return fail(`cannot set the cgroup cpu quota: ${why}`);
+    }
+    return new AgentCgroup(
+      layout.version,
+      memoryDir,
+      pidsDir,
+      limits.memoryBytes,
+      limits.pids,
+      cpuDir,
+      cpuacctDir,
+      cpuDir ? limits.cpu! : null,
+    );
   }
 
-  #dirs(): string[] {
-    return [...new Set([this.memoryDir, this.pidsDir].filter((d): d is string => d !== null))];
+  /** Every directory of this agent's cgroup (the ones it is joined to). */
+  dirs(): string[] {
+    return [
+      ...new Set(
+        [this.memoryDir, this.pidsDir, this.cpuDir, this.cpuacctDir].filter((d): d is string =>
+          d !== null
+        ),
+      ),
+    ];
+  }
+
+  /** CPU time used by every process in the cgroup so far (µs), or null without a counter. */
+  cpuUsageUs(): number | null {
+    if (!this.cpuacctDir) return null;
+    if (this.version === "v2") return keyed(join(this.cpuacctDir, "cpu.stat"), "usage_usec");
+    const ns = readText(join(this.cpuacctDir, "cpuacct.usage")).trim();
+    return ns ? Math.round(Number(ns) / 1000) : null;
+  }
+
+  /** How many CFS periods the kernel throttled the cgroup in (it hit its cpu quota). */
+  cpuThrottled(): number {
+    return this.cpuDir ? keyed(join(this.cpuDir, "cpu.stat"), "nr_throttled") : 0;
   }
 
   /**
@@ -285,7 +354,7 @@ export class AgentCgroup {
    */
   async joinAsync(pid: number): Promise<void> {
     await Promise.all(
-      this.#dirs().map((d) => Deno.writeTextFile(join(d, "cgroup.procs"), String(pid))),
+      this.dirs().map((d) => Deno.writeTextFile(join(d, "cgroup.procs"), String(pid))),
     );
   }
 
@@ -305,7 +374,7 @@ export class AgentCgroup {
   /** Processes still in the cgroup. */
   procs(): number[] {
     const out = new Set<number>();
-    for (const d of this.#dirs()) {
+    for (const d of this.dirs()) {
       for (const l of readText(join(d, "cgroup.procs")).split("\n")) if (l) out.add(Number(l));
     }
     return [...out];
@@ -313,7 +382,7 @@ export class AgentCgroup {
 
   /** SIGKILL everything in the cgroup (descendants that left the agent's process group too). */
   killAll(): void {
-    if (this.version === "v2" && tryWrite(join(this.#dirs()[0], "cgroup.kill"), "1") === null) {
+    if (this.version === "v2" && tryWrite(join(this.dirs()[0], "cgroup.kill"), "1") === null) {
       return;
     }
     for (const pid of this.procs()) {
@@ -334,7 +403,7 @@ export class AgentCgroup {
     for (let attempt = 0; attempt < 50; attempt++) {
       this.killAll();
       let left = 0;
-      for (const d of this.#dirs()) {
+      for (const d of this.dirs()) {
         try {
           Deno.removeSync(d);
         } catch (e) {

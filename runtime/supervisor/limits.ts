@@ -19,7 +19,7 @@ let warned = false;
  */
 export function agentCgroup(b: Budgets, mode: "auto" | "off" | undefined): AgentCgroup | null {
   if (mode === "off") return null;
-  const cg = AgentCgroup.create({ memoryBytes: b.memoryBytes, pids: b.pids });
+  const cg = AgentCgroup.create({ memoryBytes: b.memoryBytes, pids: b.pids, cpu: b.cpu });
   if (typeof cg !== "string") return cg;
   if (!warned) {
     warned = true;
@@ -52,7 +52,7 @@ export function watchedBudgets(
   b: Budgets,
   cg: AgentCgroup | null,
   diskRoots: string[],
-): Pick<Watched, "memoryBytes" | "threads" | "group" | "disk" | "pidsRefused"> {
+): Pick<Watched, "memoryBytes" | "threads" | "group" | "disk" | "pidsRefused" | "cpuShare"> {
   return {
     // With a cgroup the kernel acts at the budget; resident memory also counts shared runtime
     // pages charged elsewhere, so the watchdog stays as a backstop above it.
@@ -61,17 +61,27 @@ export function watchedBudgets(
     // Without a cgroup, the agent's descendants are found by its process group (setsid).
     group: !(cg?.memoryDir && cg?.pidsDir) && WRAPPERS.setsid !== null,
     pidsRefused: cg?.pidsDir ? () => cg.pidsRefused() : null,
+    // The cgroup's quota throttles; without it the watchdog kills sustained use above the share.
+    cpuShare: cg?.cpuDir ? null : b.cpu,
     disk: { roots: diskRoots, bytes: b.diskBytes },
   };
 }
 
-/** Which layers enforce memory and pids for this agent (for its `agent.start` audit entry). */
+/**
+ * Which layers enforce memory, pids and cpu for this agent (for its `agent.start` audit entry):
+ * `cpu <n>` among the cgroup's controllers when its quota is set, else `cpu: watchdog`.
+ */
 export function budgetLayers(cg: AgentCgroup | null): string {
-  const kernel = [cg?.memoryDir ? "memory" : null, cg?.pidsDir ? "pids" : null].filter(Boolean);
+  const kernel = [
+    cg?.memoryDir ? "memory" : null,
+    cg?.pidsDir ? "pids" : null,
+    cg?.cpuDir ? `cpu ${cg.cpu}` : null,
+  ].filter(Boolean);
   const fsize = WRAPPERS.prlimit ? ", RLIMIT_FSIZE" : " (no prlimit: no RLIMIT_FSIZE)";
+  const cpu = cg?.cpuDir ? "" : ", cpu: watchdog";
   return kernel.length
-    ? `budgets: cgroup ${cg!.version} ${kernel.join("+")}${fsize}, watchdog`
-    : `budgets: watchdog (no cgroup)${fsize}`;
+    ? `budgets: cgroup ${cg!.version} ${kernel.join("+")}${fsize}, watchdog${cpu}`
+    : `budgets: watchdog (no cgroup)${fsize}${cpu}`;
 }
 
 /** Why the kernel ended the agent (a budget's layer), or null when it did not. */

@@ -1,7 +1,8 @@
 /**
  * Polls /proc for each agent's CPU time, resident memory and threads, the disk its workspace
- * and deno_dir use, and the kernel's pids refusals, and reports budget breaches. Every reason
- * names the layer ("watchdog: ...", "cgroup pids limit: ...").
+ * and deno_dir use, and the kernel's pids refusals, and reports budget breaches. Where no cgroup
+ * quota throttles the agent's CPU share, it kills sustained use above the share instead. Every
+ * reason names the layer ("watchdog: ...", "cgroup pids limit: ...").
  */
 
 /** CPU milliseconds and resident bytes of a process, or null when it is gone. */
@@ -18,12 +19,19 @@ export function usage(pid: number): { cpuMs: number; rssBytes: number } | null {
   }
 }
 
+/** What one process group holds: resident bytes, tasks (threads) and CPU time of the living. */
+export interface GroupUsage {
+  rssBytes: number;
+  tasks: number;
+  cpuMs: number;
+}
+
 /**
- * Resident bytes and tasks (threads) of every process in each process group, from one scan of
+ * Resident bytes, tasks (threads) and CPU time of every process in each process group, from one scan of
  * /proc: the agent's descendants share its group (it leads its own session).
  */
-export function groupUsage(): Map<number, { rssBytes: number; tasks: number }> {
-  const out = new Map<number, { rssBytes: number; tasks: number }>();
+export function groupUsage(): Map<number, GroupUsage> {
+  const out = new Map<number, GroupUsage>();
   let list: Deno.DirEntry[];
   try {
     list = [...Deno.readDirSync("/proc")];
@@ -36,9 +44,10 @@ export function groupUsage(): Map<number, { rssBytes: number; tasks: number }> {
       const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       const pgrp = Number(f[2]);
-      const g = out.get(pgrp) ?? { rssBytes: 0, tasks: 0 };
+      const g = out.get(pgrp) ?? { rssBytes: 0, tasks: 0, cpuMs: 0 };
       g.rssBytes += Number(f[21]) * 4096;
       g.tasks += Number(f[17]);
+      g.cpuMs += (Number(f[11]) + Number(f[12])) * 10;
       out.set(pgrp, g);
     } catch { /* gone meanwhile */ }
   }
@@ -132,6 +141,11 @@ export interface Watched {
   disk?: { roots: string[]; bytes: number } | null;
   /** The kernel refused a process or thread at the cgroup pids limit this many times. */
   pidsRefused?: (() => number) | null;
+  /**
+   * CPUs' worth of time the agent may use at once, when no cgroup quota throttles it: more than
+   * the share (plus `CPU_SLACK`) over a whole `CPU_WINDOW_MS` kills.
+   */
+  cpuShare?: number | null;
   onBreach: (why: string) => void;
 }
 
@@ -140,6 +154,31 @@ interface State {
   baseline: number;
   nextDiskAt: number;
   nextCheckAt: number;
+  /** Where the current CPU window started (wall ms, CPU ms), for `cpuShare`. */
+  cpuWindow: { at: number; cpuMs: number } | null;
+}
+
+/** The window over which the watchdog measures an agent's CPU share (without a cgroup quota). */
+export const CPU_WINDOW_MS = 5000;
+/** CPUs above the share a whole window may use before the watchdog acts. */
+export const CPU_SLACK = 0.2;
+
+/**
+ * Why the CPU used between two samples breaks `share`, or null: judged only over a whole
+ * window, with a fifth of a CPU of slack (start-up compiles on several threads at once).
+ */
+export function cpuShareBreach(
+  share: number,
+  from: { at: number; cpuMs: number },
+  to: { at: number; cpuMs: number },
+): string | null {
+  const wall = to.at - from.at;
+  if (wall < CPU_WINDOW_MS) return null;
+  const used = (to.cpuMs - from.cpuMs) / wall;
+  if (used <= share + CPU_SLACK) return null;
+  return `watchdog: cpu budget: ${used.toFixed(2)} CPUs used over ${
+    Math.round(wall / 1000)
+  } s > ${share} allowed (no cgroup cpu quota)`;
 }
 
 /**
@@ -158,7 +197,7 @@ export class Watchdog {
 
   watch(w: Watched): () => void {
     const baseline = w.disk ? diskUsage(w.disk.roots).bytes : 0;
-    const st: State = { w, baseline, nextDiskAt: 0, nextCheckAt: 0 };
+    const st: State = { w, baseline, nextDiskAt: 0, nextCheckAt: 0, cpuWindow: null };
     this.#watched.add(st);
     this.#timer ??= setInterval(() => this.#tick(), this.intervalMs);
     return () => {
@@ -174,7 +213,7 @@ export class Watchdog {
 
   #tick(): void {
     // One /proc scan serves every agent that needs its process group measured.
-    let groups: Map<number, { rssBytes: number; tasks: number }> | null = null;
+    let groups: Map<number, GroupUsage> | null = null;
     const now = performance.now();
     if (now >= this.#nextGroupAt && [...this.#watched].some((st) => st.w.group)) {
       const t0 = performance.now();
@@ -227,10 +266,7 @@ export class Watchdog {
     return null;
   }
 
-  #check(
-    st: State,
-    groups: Map<number, { rssBytes: number; tasks: number }> | null,
-  ): string | null {
+  #check(st: State, groups: Map<number, GroupUsage> | null): string | null {
     const w = st.w;
     const u = usage(w.pid);
     if (!u) return null;
@@ -253,6 +289,17 @@ export class Watchdog {
       }
     }
     const g = w.group ? groups?.get(w.pid) : undefined;
+    // The process group's CPU (its descendants too) on the ticks that measure it, else the agent's.
+    if (w.cpuShare && (!w.group || g)) {
+      const sample = { at: performance.now(), cpuMs: g ? g.cpuMs : u.cpuMs };
+      const from = st.cpuWindow;
+      if (!from || sample.cpuMs < from.cpuMs) st.cpuWindow = sample;
+      else if (sample.at - from.at >= CPU_WINDOW_MS) {
+        const why = cpuShareBreach(w.cpuShare, from, sample);
+        if (why) return why;
+        st.cpuWindow = sample;
+      }
+    }
     if (g) {
       if (w.memoryBytes !== null && g.rssBytes > w.memoryBytes) {
         return `watchdog: memory budget: ${

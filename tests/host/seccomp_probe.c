@@ -103,6 +103,17 @@ int main(int argc, char **argv) {
   report("pidfd_getfd", syscall(SYS_pidfd_getfd, -1, 0, 0));
   report("process_madvise", syscall(SYS_process_madvise, -1, NULL, 0, 0, 0));
   report("kcmp", syscall(SYS_kcmp, getpid(), getpid(), 9999, 0, 0));
+  /* file modes, owners and extended attributes by path (a file that does not exist) */
+  report("chmod", syscall(SYS_chmod, "/nonexistent-k1", 0600));
+  report("fchmodat", syscall(SYS_fchmodat, AT_FDCWD, "/nonexistent-k1", 0600));
+  report("fchmodat2", syscall(452 /* fchmodat2 */, AT_FDCWD, "/nonexistent-k1", 0600, 0));
+  report("chown", syscall(SYS_chown, "/nonexistent-k1", 0, 0));
+  report("lchown", syscall(SYS_lchown, "/nonexistent-k1", 0, 0));
+  report("fchownat", syscall(SYS_fchownat, AT_FDCWD, "/nonexistent-k1", 0, 0, 0));
+  report("setxattr", syscall(SYS_setxattr, "/nonexistent-k1", "user.k", "1", 1, 0));
+  report("lsetxattr", syscall(SYS_lsetxattr, "/nonexistent-k1", "user.k", "1", 1, 0));
+  report("removexattr", syscall(SYS_removexattr, "/nonexistent-k1", "user.k"));
+  report("lremovexattr", syscall(SYS_lremovexattr, "/nonexistent-k1", "user.k"));
   /* mounts and namespaces */
   report("mount", syscall(SYS_mount, "none", "/nonexistent-k1", "nonexistent-fs", 0, NULL));
   report("umount2", syscall(SYS_umount2, "/nonexistent-k1", 0));
