@@ -93,6 +93,17 @@ export class ReplayGuard {
     this.seqWindow = o.seqWindow ?? 1024;
   }
 
+  /**
+   * Raise the highest accepted sequence of `from` → `to` to at least `seq` (fleet mode: the
+   * value another host accepted before the agent moved here). Never lowers it.
+   */
+  seed(from: string, to: string, seq: number): void {
+    const key = `${from}|${to}`;
+    if (Number.isSafeInteger(seq) && seq > (this.#lastSeq.get(key) ?? 0)) {
+      this.#lastSeq.set(key, seq);
+    }
+  }
+
   /** Check an envelope addressed to `me`; on success its nonce and sequence are remembered. */
   async accept(
     raw: unknown,

@@ -66,8 +66,26 @@ export function redactRequest(
   return { shown, redacted: paths.filter((p) => walk(shown, p.split("."))) };
 }
 
-/** How a decision went: done, no such approval, or bound to a different request. */
-export type DecideResult = "ok" | "unknown" | "mismatch";
+/** How a decision went: done, no such approval, bound to a different request, or decided. */
+export type DecideResult = "ok" | "unknown" | "mismatch" | "decided";
+
+/**
+ * Where a fleet keeps parked approvals (runtime/fleet/approvals.ts). The queue keeps its
+ * waiters; the store decides exactly once (compare-and-set) for every host.
+ */
+export interface ApprovalStore {
+  /** Record a parked item; a rejection (its one-line message) denies the item at once. */
+  park(item: Pending): Promise<void>;
+  /** Decide an item parked on any host (compare-and-set on state, hash and expiry). */
+  decide(id: string, outcome: "approved" | "denied", approver: string, hash: string): Promise<
+    DecideResult
+  >;
+  /** Expire an item at its timeout; the decision that won instead, if one did. */
+  expire(id: string): Promise<{ outcome: "approved" | "denied"; approver: string } | undefined>;
+  /** Every pending item of the fleet. */
+  list(): Promise<Pending[]>;
+}
+
 export class ApprovalQueue {
   #pending = new Map<
     string,
@@ -78,8 +96,14 @@ export class ApprovalQueue {
     }
   >();
   #listeners = new Set<(p: Pending, event: "parked" | "resolved") => void>();
+  #store: ApprovalStore | undefined;
 
   constructor(readonly governor: Governor, readonly timeoutMs = 5 * 60_000) {}
+
+  /** Keep parked items in `store` (fleet mode) from now on. */
+  setStore(store: ApprovalStore | undefined): void {
+    this.#store = store;
+  }
 
   /** The handler the gateway calls for `require_approval` decisions. */
   readonly handler: ApprovalHandler = (agent, request, ruling) => this.park(agent, request, ruling);
@@ -115,14 +139,48 @@ export class ApprovalQueue {
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.timeoutMs).toISOString(),
     };
+    const store = this.#store;
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => this.#resolve(item.id, "denied", "timeout", "approval timed out"),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => this.#timedOut(item.id, store), this.timeoutMs);
       this.#pending.set(item.id, { item, resolve, timer });
       this.#notify(item, "parked");
+      store?.park(item).catch((e) =>
+        this.#resolve(item.id, "denied", "fleet", (e as Error).message.split("\n")[0])
+      );
     });
+  }
+
+  /** The timeout: deny, unless (fleet) a decision won the race on the store. */
+  async #timedOut(id: string, store: ApprovalStore | undefined): Promise<void> {
+    const won = await store?.expire(id).catch(() => undefined);
+    if (won) this.settle(id, won.outcome, won.approver);
+    else this.#resolve(id, "denied", "timeout", "approval timed out");
+  }
+
+  /** Resolve a local waiter with a decision the store made (fleet mode). */
+  settle(id: string, outcome: "approved" | "denied", approver: string): void {
+    this.#resolve(id, outcome, approver, `${outcome} by ${approver}`);
+  }
+
+  /** The pending items of the fleet (fleet mode), else of this host. */
+  async listAll(): Promise<Pending[]> {
+    return this.#store ? await this.#store.list() : this.list();
+  }
+
+  /**
+   * {@link decide} for an item parked on any host of the fleet (fleet mode: compare-and-set in
+   * the store, so two approvers decide once); without a store, the same as `decide`.
+   */
+  async decideAny(
+    id: string,
+    outcome: "approved" | "denied",
+    approver: string,
+    hash: string,
+  ): Promise<DecideResult> {
+    if (!this.#store) return this.decide(id, outcome, approver, hash);
+    const r = await this.#store.decide(id, outcome, approver, hash);
+    if (r === "ok") this.settle(id, outcome, approver);
+    return r;
   }
 
   list(): Pending[] {

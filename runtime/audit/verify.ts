@@ -37,6 +37,38 @@ function lines(text: string): string[] {
 
 /** Verify `path` (and `path.checkpoints`). `key` pins the host key the checkpoints must carry. */
 export async function verifyLog(path: string, key?: string): Promise<VerifyResult> {
+  const raw = lines(readText(path));
+  let cps: Checkpoint[] | null;
+  try {
+    cps = lines(Deno.readTextFileSync(checkpointPath(path))).map((l) => JSON.parse(l));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      return {
+        ok: false,
+        entries: raw.length,
+        checkpoints: 0,
+        covered: 0,
+        key: key ?? null,
+        firstBad: null,
+        problem: `${checkpointPath(path)}: unreadable checkpoints: ${(e as Error).message}`,
+      };
+    }
+    cps = null;
+  }
+  return await verifyEntries(raw, cps, key, `checkpoint sidecar ${checkpointPath(path)}`);
+}
+
+/**
+ * Verify log lines (exactly as written) against their chain and signed checkpoints (`null`:
+ * none were kept, named `sidecar` in the problem). The fleet verifier feeds each host's rows
+ * from the database through this same check (runtime/fleet/audit_verify.ts).
+ */
+export async function verifyEntries(
+  raw: readonly string[],
+  cps: readonly Checkpoint[] | null,
+  key?: string,
+  sidecar = "checkpoints",
+): Promise<VerifyResult> {
   const res: VerifyResult = {
     ok: false,
     entries: 0,
@@ -47,24 +79,14 @@ export async function verifyLog(path: string, key?: string): Promise<VerifyResul
     problem: null,
   };
   const fail = (firstBad: number | null, problem: string) => ({ ...res, firstBad, problem });
-  const raw = lines(readText(path));
   res.entries = raw.length;
   const chain = verifyLines(raw);
   const chainBad: number | null = chain.bad >= 0 ? chain.bad : null;
   const entries = { length: raw.length };
 
-  let cps: Checkpoint[];
-  try {
-    cps = lines(Deno.readTextFileSync(checkpointPath(path))).map((l) => JSON.parse(l));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      if (chainBad !== null) return fail(chainBad, `entry ${chainBad} is bad: ${chain.why}`);
-      return fail(
-        null,
-        `no checkpoint sidecar ${checkpointPath(path)}: a truncated tail cannot be ruled out`,
-      );
-    }
-    return fail(null, `${checkpointPath(path)}: unreadable checkpoints: ${(e as Error).message}`);
+  if (cps === null) {
+    if (chainBad !== null) return fail(chainBad, `entry ${chainBad} is bad: ${chain.why}`);
+    return fail(null, `no ${sidecar}: a truncated tail cannot be ruled out`);
   }
   const tree = new MerkleFrontier();
   let fed = 0;

@@ -3,6 +3,8 @@
  *   checkpoints hold, else 1 naming the first bad entry.
  * `deno task audit prove <file> <index>` — print an inclusion proof (JSON).
  * `deno task audit verify --proof <proof.json> [--key did:key:…]` — check a proof offline.
+ * `deno task audit verify --fleet [URL]` — re-verify every host's shipped chain from the fleet
+ *   database (URL or `WARDEN_FLEET_URL`): exit 0 when all hold, else 1 naming (host, seq).
  */
 import {
   CliError,
@@ -16,6 +18,8 @@ import {
   UsageError,
 } from "./runner.ts";
 import { type InclusionProofFile, proveEntry, verifyLog, verifyProof } from "../audit/verify.ts";
+import { connectFleetDb, fleetUrl } from "../fleet/db.ts";
+import { verifyFleet } from "../fleet/audit_verify.ts";
 
 /** A failure reading `file`, as one line naming it. */
 function fileFailure(file: string, e: unknown): never {
@@ -28,12 +32,60 @@ function fileFailure(file: string, e: unknown): never {
   throw new FileError(file, msg);
 }
 
+/** `verify --fleet [URL]`: every host's shipped chain, from the fleet database. */
+async function verifyFleetCli(url: string | undefined): Promise<number> {
+  url = fleetUrl(url);
+  if (url === undefined) throw new UsageError("--fleet: give the URL or set WARDEN_FLEET_URL");
+  let db;
+  try {
+    db = connectFleetDb(url, { deadlineMs: 60_000 });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let verdicts;
+  try {
+    verdicts = await verifyFleet(db);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  } finally {
+    await db.close();
+  }
+  if (verdicts.length === 0) {
+    console.log("ok: no host has shipped audit entries yet");
+    return 0;
+  }
+  let bad = 0;
+  for (const v of verdicts) {
+    if (!v.ok) {
+      bad++;
+      console.error(
+        `host ${v.host}: ${
+          v.firstBadSeq !== null ? `first bad entry seq ${v.firstBadSeq}: ` : ""
+        }${v.problem}`,
+      );
+      continue;
+    }
+    const tail = v.entries - v.covered;
+    console.log(
+      `ok: host ${v.host}: ${v.entries} entries, hash chain intact, ${v.checkpoints} checkpoint(s) signed by ${v.key}` +
+        (tail > 0 ? `; the last ${tail} after the latest checkpoint (chain only)` : ""),
+    );
+  }
+  return bad > 0 ? 1 : 0;
+}
+
 async function verify(
   { values: o, positionals: [file] }: {
-    values: { key?: string; proof?: string };
+    values: { key?: string; proof?: string; fleet?: boolean };
     positionals: string[];
   },
 ): Promise<number> {
+  if (o.fleet) {
+    if (o.proof !== undefined || o.key !== undefined) {
+      throw new UsageError("--fleet takes no --proof or --key (each host's key is its did)");
+    }
+    return await verifyFleetCli(file);
+  }
   if (o.proof !== undefined && file !== undefined) {
     throw new CliError("give either <audit.jsonl> or --proof <proof.json>, not both");
   }
@@ -91,8 +143,9 @@ export const spec: CliSpec = {
   name: "audit",
   subcommands: {
     verify: command({
-      args: "<audit.jsonl> [--key did:key:…] | --proof <proof.json> [--key did:key:…]",
-      options: { key: { type: "string" }, proof: { type: "string" } },
+      args:
+        "<audit.jsonl> [--key did:key:…] | --proof <proof.json> [--key did:key:…] | --fleet [URL]",
+      options: { key: { type: "string" }, proof: { type: "string" }, fleet: { type: "boolean" } },
       positionals: [0, 1],
       files: [{ args: (p) => [p] }, { args: (p) => ["--proof", p] }],
       main: verify,

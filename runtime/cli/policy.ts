@@ -2,10 +2,27 @@
  * `deno task policy check <file|dir>...`
  * `deno task policy eval <policy>... <request.json|->`
  * `deno task policy explain <policy> <request.json|->`
+ * `deno task policy publish <dir> --channel NAME [--key NAME] [--keystore DIR] [--canary-share X]
+ *   [--fleet URL] [--fleet-wakeup notify|poll]` (fleet mode: compile, sign, store, move the channel)
+ * `deno task policy freeze --channel NAME [--off] [--fleet URL]`
  */
 import { ActionRequest, explain, type ExplainNode } from "../../governance/mod.ts";
 import { loadPolicy } from "../policy/loader.ts";
-import { type CliSpec, command, FileError, fsProblem, jsonProblem, runCli } from "./runner.ts";
+import {
+  CliError,
+  type CliSpec,
+  command,
+  FileError,
+  fsProblem,
+  jsonProblem,
+  runCli,
+  UsageError,
+} from "./runner.ts";
+import { join } from "node:path";
+import { Keystore } from "../identity/keystore.ts";
+import { wardenHome } from "../state.ts";
+import { connectFleetDb, type FleetDb, FleetDbError, fleetUrl, migrate } from "../fleet/mod.ts";
+import { bundleFiles, freezeChannel, publishBundle } from "../fleet/bundles.ts";
 
 const NOTE = "(a policy is a .yaml/.yml/.cedar file or a directory of them)";
 
@@ -84,6 +101,98 @@ async function explainCmd(
   return 0;
 }
 
+const CHANNEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+type FleetFlags = { channel?: string; fleet?: string; "fleet-wakeup"?: string };
+
+/** The fleet database for publish/freeze (migrated), and the checked channel and wake-up. */
+async function fleetOf(o: FleetFlags): Promise<{ db: FleetDb; channel: string; poll: boolean }> {
+  if (o.channel === undefined) throw new UsageError("--channel NAME is required");
+  if (!CHANNEL.test(o.channel)) {
+    throw new UsageError(`--channel: expected [a-z0-9._-] (1-64), got "${o.channel}"`);
+  }
+  const w = o["fleet-wakeup"];
+  if (w !== undefined && w !== "notify" && w !== "poll") {
+    throw new UsageError(`--fleet-wakeup: expected notify or poll, got "${w}"`);
+  }
+  const url = fleetUrl(o.fleet);
+  if (url === undefined) throw new UsageError("--fleet URL (or WARDEN_FLEET_URL) is required");
+  try {
+    const db = connectFleetDb(url);
+    await migrate(db).catch(async (e) => {
+      await db.close();
+      throw e;
+    });
+    return { db, channel: o.channel, poll: w === "poll" };
+  } catch (e) {
+    if (e instanceof FleetDbError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+async function publish(
+  { values: o, positionals }: {
+    values: FleetFlags & { key?: string; keystore?: string; "canary-share"?: string };
+    positionals: string[];
+  },
+): Promise<number> {
+  let share: number | undefined;
+  if (o["canary-share"] !== undefined) {
+    share = Number(o["canary-share"]);
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(o["canary-share"]) || !(share > 0 && share <= 1)) {
+      throw new UsageError(
+        `--canary-share: expected a share in (0, 1], got "${o["canary-share"]}"`,
+      );
+    }
+  }
+  const files = bundleFiles(positionals[0]); // compiles first: file:line:col, exit 1
+  const keys = new Keystore(
+    o.keystore ?? join(wardenHome(), "keys"),
+    Deno.env.get("WARDEN_KEY_PASSPHRASE"),
+  );
+  const keyName = o.key ?? "publisher";
+  if (!keys.has(keyName)) {
+    throw new CliError(
+      `--key ${keyName}: no such key in ${keys.dir} (create it with \`deno task plugin keygen ${keyName}\`)`,
+    );
+  }
+  const signer = await keys.signer(keyName);
+  const { db, channel, poll } = await fleetOf(o);
+  try {
+    const p = await publishBundle(db, poll ? "poll" : "notify", signer, channel, files, share);
+    console.log(
+      `published v${p.version} to ${channel}${p.canary ? ` as canary (share ${share})` : ""}: ` +
+        `${files.length} file(s), digest ${p.digest.slice(0, 16)}…, publisher ${signer.did}`,
+    );
+    return 0;
+  } catch (e) {
+    throw new CliError((e as Error).message.split("\n")[0]);
+  } finally {
+    await db.close();
+  }
+}
+
+async function freeze({ values: o }: { values: FleetFlags & { off?: boolean } }): Promise<number> {
+  const { db, channel } = await fleetOf(o);
+  try {
+    if (!(await freezeChannel(db, channel, !o.off))) {
+      throw new CliError(`no channel ${channel} (publish to it first)`);
+    }
+    console.log(`channel ${channel} ${o.off ? "unfrozen" : "frozen"}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof FleetDbError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    await db.close();
+  }
+}
+
+const FLEET_OPTIONS = {
+  channel: { type: "string" },
+  fleet: { type: "string" },
+  "fleet-wakeup": { type: "string" },
+} as const;
+
 const MANY = 1_000_000;
 const request = { args: (p: string) => ["policies/agents.yaml", p] };
 
@@ -110,6 +219,26 @@ export const spec: CliSpec = {
       positionals: [2, MANY],
       files: [{ args: (p) => [p, p], ext: ".yaml" }, request],
       main: explainCmd,
+    }),
+    publish: command({
+      args: "<dir> --channel NAME [--key NAME] [--keystore DIR]\n" +
+        "         [--canary-share X] [--fleet URL] [--fleet-wakeup notify|poll]",
+      help: "compile, sign with the keystore key NAME (default publisher; create it with " +
+        "`deno task plugin keygen NAME`), store a new version and move the channel (or its canary)",
+      options: {
+        ...FLEET_OPTIONS,
+        key: { type: "string" },
+        keystore: { type: "string" },
+        "canary-share": { type: "string" },
+      },
+      positionals: [1, 1],
+      main: publish,
+    }),
+    freeze: command({
+      args: "--channel NAME [--off] [--fleet URL]",
+      help: "freeze a channel (publishing refused) or, with --off, unfreeze it",
+      options: { ...FLEET_OPTIONS, off: { type: "boolean" } },
+      main: freeze,
     }),
   },
 };

@@ -59,8 +59,28 @@ class Mailbox {
   }
 }
 
+/**
+ * Fleet mode (runtime/fleet/directory.ts): where agents of other hosts are, sequence numbers
+ * that survive an agent moving hosts, and what the receiver accepted.
+ */
+export interface MessageDirectory {
+  /** The peer endpoint of the host running `did` (undefined: not known to be running). */
+  peerOf(did: string): Promise<string | undefined>;
+  /** The next sequence number from `from` to `to` (reserved in blocks; throws when it cannot). */
+  nextSeq(from: string, to: string): Promise<number>;
+  /** An agent registered here: the highest sequence accepted per sender (anywhere). */
+  lastIn(to: string): Promise<Map<string, number>>;
+  /** An envelope was accepted (written back asynchronously). */
+  accepted(from: string, to: string, seq: number): void;
+  /** Refuse envelopes sealed this long before the agent registered here (clock skew allowed). */
+  readonly skewMs: number;
+}
+
 export class MessageRouter {
   readonly guard: ReplayGuard;
+  /** Fleet mode: the directory (set by runtime/fleet/directory.ts). */
+  directory: MessageDirectory | undefined;
+  #since = new Map<string, number>();
   #local = new Map<string, { ref: AgentRef; box: Mailbox }>();
   #seq = new Map<string, number>();
   #peers: string[];
@@ -84,17 +104,29 @@ export class MessageRouter {
 
   register(ref: AgentRef): void {
     this.#local.set(ref.id, { ref, box: new Mailbox() });
+    const d = this.directory;
+    if (!d) return;
+    this.#since.set(ref.id, this.#now());
+    // What other hosts accepted for this agent, so old envelopes are not accepted again here.
+    d.lastIn(ref.id).then((m) => {
+      for (const [from, seq] of m) this.guard.seed(from, ref.id, seq);
+    }).catch(() => {/* the registration-time floor below still applies */});
   }
 
   unregister(did: string): void {
     this.#local.delete(did);
+    this.#since.delete(did);
   }
 
   /** Seal and send `payload` from `signer` to `to` (local agent or a peer host's agent). */
   async send(signer: Signer, to: string, payload: unknown): Promise<void> {
     const key = `${signer.did}|${to}`;
-    const seq = (this.#seq.get(key) ?? 0) + 1;
-    this.#seq.set(key, seq);
+    let seq: number;
+    if (this.directory) seq = await this.directory.nextSeq(signer.did, to);
+    else {
+      seq = (this.#seq.get(key) ?? 0) + 1;
+      this.#seq.set(key, seq);
+    }
     const envelope = await sealEnvelope(signer, to, payload, seq, this.#now(), this.#random);
     if (this.#local.has(to)) {
       const r = await this.deliver(envelope, payload);
@@ -102,7 +134,10 @@ export class MessageRouter {
       return;
     }
     const reasons: string[] = [];
-    for (const peer of this.#peers) {
+    // Fleet mode: the host the directory names first, then the static peers.
+    const found = await this.directory?.peerOf(to).catch(() => undefined);
+    const peers = found ? [found, ...this.#peers.filter((p) => p !== found)] : this.#peers;
+    for (const peer of peers) {
       let res: Response;
       try {
         res = await fetch(new URL("/warden/v1/messages", peer), {
@@ -145,7 +180,12 @@ export class MessageRouter {
       );
       return { ok: false, status: 404, reason: "unknown recipient" };
     }
-    const verdict = await this.guard.accept(envelope, payload, target.ref.id, this.#now());
+    const since = this.#since.get(target.ref.id);
+    const sealed = (envelope as Envelope | null)?.ts;
+    const verdict = since !== undefined && typeof sealed === "number" &&
+        sealed < since - this.directory!.skewMs
+      ? "sealed before the recipient registered on this host"
+      : await this.guard.accept(envelope, payload, target.ref.id, this.#now());
     if (typeof verdict === "string") {
       this.governor.record(
         target.ref,
@@ -164,6 +204,7 @@ export class MessageRouter {
       ts: verdict.ts,
       seq: verdict.seq,
     });
+    if (accepted) this.directory?.accepted(verdict.from, target.ref.id, verdict.seq);
     this.governor.record(target.ref, { path: "host", action: "message.receive", resource: from }, {
       effect: accepted ? "allow" : "deny",
       rule: null,

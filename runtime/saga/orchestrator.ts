@@ -79,6 +79,11 @@ export class SagaOrchestrator {
     this.#opts = opts;
   }
 
+  /** The journal this orchestrator writes. */
+  get journal(): SagaJournal {
+    return this.#opts.journal;
+  }
+
   /** The runner for `agent`'s calls. */
   #runner(agent: AgentRef): ToolRunner {
     const { runner, execute, governor } = this.#opts;
@@ -156,6 +161,23 @@ export class SagaOrchestrator {
     const states = await this.#load();
     const open = [...states.values()].filter((s) => OPEN_STATUSES.includes(s.status));
     return await Promise.all(open.map((s) => this.#track(s.id)));
+  }
+
+  /**
+   * Take over sagas whose records another journal owner wrote (fleet takeover,
+   * runtime/fleet/sagas.ts): replace their state with the replayed records and resume the
+   * open ones, as `resume` does. Sagas driven here right now are left alone.
+   */
+  async adopt(records: Iterable<SagaRecord>): Promise<SagaState[]> {
+    const states = await this.#load();
+    const fresh = replay(records);
+    const open: string[] = [];
+    for (const [id, s] of fresh) {
+      if (this.#active.has(id)) continue;
+      states.set(id, s);
+      if (OPEN_STATUSES.includes(s.status)) open.push(id);
+    }
+    return await Promise.all(open.map((id) => this.#track(id)));
   }
 
   /** Resume the compensation of a saga parked as `needs_attention`. */

@@ -110,6 +110,19 @@ export class TrustReactions {
   /** Record the event, then follow the change: revoke below the threshold, or move the ring. */
   #record(a: TrustedAgent, event: TrustEvent): void {
     const { before, after } = this.trust.record(a.ref.id, event, true);
+    this.#follow(a, before, after);
+  }
+
+  /**
+   * A score changed elsewhere (fleet mode: another host's events, read from the database):
+   * follow it for the running agent `id` as for a local event.
+   */
+  changed(id: string, before: number, after: number): void {
+    const a = this.host.agent(id);
+    if (a) this.#follow(a, before, after);
+  }
+
+  #follow(a: TrustedAgent, before: number, after: number): void {
     const ref = a.ref;
     ref.trust = after;
     if (a.stopping) return;

@@ -9,7 +9,7 @@ import {
   decayed,
   DEFAULT_TRUST,
   type TrustConfig,
-  type TrustEvent,
+  TrustEvent,
   type TrustState,
 } from "../../governance/trust/mod.ts";
 
@@ -24,6 +24,8 @@ export class TrustService {
   #scores = new Map<string, TrustState>();
   #dirty = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Called with every event recorded here (fleet mode ships them: runtime/fleet/trust.ts). */
+  onRecord: ((did: string, event: TrustEvent) => void) | undefined;
 
   constructor(path?: string, config: TrustConfig = DEFAULT_TRUST) {
     this.path = path;
@@ -64,6 +66,23 @@ export class TrustService {
     return this.#scores.has(did);
   }
 
+  /** The stored state of a did (undefined when none was recorded). */
+  state(did: string): TrustState | undefined {
+    const s = this.#scores.get(did);
+    return s && structuredClone(s);
+  }
+
+  /**
+   * Replace a did's state with the fleet's (the database row is the truth in fleet mode);
+   * returns the score before, at `now`.
+   */
+  adopt(did: string, state: TrustState, now = Date.now()): number {
+    const before = this.score(did, now);
+    this.#scores.set(did, structuredClone(state));
+    this.#changed();
+    return before;
+  }
+
   /** Set a score (an operator's action). */
   set(did: string, score: number, now = Date.now()): void {
     if (!Number.isFinite(score) || score < 0 || score > 1000) {
@@ -90,6 +109,11 @@ export class TrustService {
       : applyEvent(prior, event, this.config);
     this.#scores.set(did, next);
     this.#changed();
+    if (this.onRecord) {
+      try {
+        this.onRecord(did, valid ? event as TrustEvent : TrustEvent.parse(event));
+      } catch { /* a sink must not break recording */ }
+    }
     return { before, after: next.score };
   }
 
