@@ -50,14 +50,15 @@ export const RINGS: readonly Ring[] = [0, 1, 2, 3];
  * A path ceiling: `${workspace}` and literal roots are trees; `${code}` is the agent's own code,
  * exactly the modules of its graph (`context.ownCode`, set by the host) and the SDK tree. For
  * `import`, `${code}` also lets the policy see the other files of the entry's directory (data
- * imports, files the graph does not name): there the policy decides, deny by default.
+ * imports, files the graph does not name) and of its package-store directory (its installed npm
+ * packages, read as module loads): there the policy decides, deny by default.
  */
 function pathCondition(list: string[], importing = false): Record<string, unknown> {
   const code = list.includes("${code}");
   const trees = [
     ...list.filter((r) => r !== "${code}"),
     ...(code ? ["${context.sdk}"] : []),
-    ...(code && importing ? ["${context.code}"] : []),
+    ...(code && importing ? ["${context.code}", "${context.store}"] : []),
   ];
   const inTrees = { path: { within: trees } };
   return code ? { any: [{ "context.ownCode": { eq: true } }, inTrees] } : inTrees;

@@ -48,6 +48,8 @@ export interface PathRoots {
   tmp?: string;
   /** The kernel keeps the process's cwd at `cwd` (the launcher's seccomp pin). */
   cwdPinned?: boolean;
+  /** The agent's package-store directory (its installed npm packages): reads there are loads. */
+  store?: string;
 }
 
 /**
@@ -84,20 +86,24 @@ export function realPath(path: string): string {
  * read from the agent's point of view, not the host's: rewrite them to the agent's pid.
  */
 export function agentView(path: string, pid: number): string {
-  const swaps: [string, string][] = [
-    ["/proc/self", `/proc/${pid}`],
-    ["/proc/thread-self", `/proc/${pid}`],
-    ["/dev/fd", `/proc/${pid}/fd`],
-    ["/dev/stdin", `/proc/${pid}/fd/0`],
-    ["/dev/stdout", `/proc/${pid}/fd/1`],
-    ["/dev/stderr", `/proc/${pid}/fd/2`],
-  ];
   const p = normalize(path);
-  for (const [from, to] of swaps) {
-    if (p === from || p.startsWith(from + "/")) return to + p.slice(from.length);
+  // Every name below is under /proc/ or /dev/: other paths (nearly all checks) build nothing.
+  if (!p.startsWith("/proc/") && !p.startsWith("/dev/")) return p;
+  for (const [from, to] of SELF_PATHS) {
+    if (p === from || p.startsWith(from + "/")) return `/proc/${pid}${to}${p.slice(from.length)}`;
   }
   return p;
 }
+
+/** Names of the calling process, and what they are under `/proc/<pid>`. */
+const SELF_PATHS: readonly (readonly [string, string])[] = [
+  ["/proc/self", ""],
+  ["/proc/thread-self", ""],
+  ["/dev/fd", "/fd"],
+  ["/dev/stdin", "/fd/0"],
+  ["/dev/stdout", "/fd/1"],
+  ["/dev/stderr", "/fd/2"],
+];
 
 /** The working directory of a process (null when it is gone). */
 export function processCwd(pid: number): string | null {
@@ -114,7 +120,8 @@ function within(path: string, root: string): boolean {
 
 /**
  * Map a permission check from process `pid` to an action. `roots.code` and `roots.sdk` are the
- * agent's own code and the SDK: reads there are module loads (`import`), anything else is
+ * agent's own code and the SDK, `roots.store` its installed packages: reads there are module
+ * loads (`import`, decided by the module-graph and package-store rules), anything else is
  * `fs.read`. Relative paths resolve against `roots.cwd` (never the process's cwd at check
  * time, which another thread can change before the open); unless the kernel pins the cwd
  * (`roots.cwdPinned`), a check made while the process's cwd is elsewhere is refused. `write <TMP>` is the agent's temp
@@ -169,7 +176,10 @@ function mapOne(
       const p = path(v);
       // Files of the entry's tree (not its workspace, should that lie inside) and of the SDK
       // are module loads: allowed as own code only when in the agent's module graph.
-      if ((within(p, roots.code) && !within(p, roots.cwd)) || within(p, roots.sdk)) {
+      if (
+        (within(p, roots.code) && !within(p, roots.cwd)) || within(p, roots.sdk) ||
+        (roots.store !== undefined && within(p, roots.store))
+      ) {
         return { action: "import", resource: pathToFileURL(p).href, args };
       }
       return { action: "fs.read", resource: p, args };

@@ -6,7 +6,8 @@
  * that connects is closed at once.
  */
 import { type AgentRef, answeredAsUnset, type Governor, type Ruling } from "../governor.ts";
-import { BrokerRequest, type Mapped, mapPermission } from "./map.ts";
+import { type Mapped, mapPermission } from "./map.ts";
+import { parseBrokerLine } from "./parse.ts";
 import { OneConnectionSocket, TokenBucket } from "../gateway/unix_socket.ts";
 import { RUNTIME_ENV_NAMES } from "../supervisor/spawn.ts";
 
@@ -87,7 +88,7 @@ export class BrokerServer {
               throw new Error(why);
             }
           }
-          await this.#throttle();
+          if (this.#bucket && !this.#bucket.take()) await this.#throttle(); // no await when a token is there
           const reply = this.#handle(line);
           if (reply === null) {
             why = "broker protocol violation: malformed check";
@@ -115,14 +116,8 @@ export class BrokerServer {
 
   /** Decide one check; null when the line is not a valid check. */
   #handle(line: string): string | null {
-    let parsed: BrokerRequest;
-    try {
-      const r = BrokerRequest.safeParse(JSON.parse(line));
-      if (!r.success) return null;
-      parsed = r.data;
-    } catch {
-      return null;
-    }
+    const parsed = parseBrokerLine(line);
+    if (parsed === null) return null;
     this.checks++;
     const { agent, governor } = this.opts;
     if (this.#closed) {
@@ -154,6 +149,7 @@ export class BrokerServer {
         cwd: agent.workspace,
         tmp: this.opts.tmp,
         cwdPinned: this.opts.cwdPinned,
+        store: agent.store,
       },
       pid,
     );

@@ -40,6 +40,11 @@ export class McpDecisions {
     return ok;
   }
 
+  /** Could the policy ever allow `ask` (not audited)? */
+  couldAllow(ask: Ask): boolean {
+    return this.#opts.host.governor.couldAllow(this.handle.ref, ask);
+  }
+
   /** Say (once per name) that a listing hid `what`. */
   hidden(what: string): void {
     // Said once per name, and not without end (a server may list names without end).

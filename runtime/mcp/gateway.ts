@@ -24,14 +24,15 @@ import { resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { Ring } from "../../governance/rings/mod.ts";
 import type { ApprovalHandler } from "../governor.ts";
 import type { AgentHandle, AgentHost } from "../host.ts";
 import { pipeLines } from "../supervisor/output.ts";
 import { McpDecisions } from "./decisions.ts";
 import { wireHandlers } from "./handlers.ts";
-import { FORWARDED_CLIENT_CAPABILITIES, wireReverse } from "./reverse.ts";
+import { DeferredTransport, type Upstream, upstreamCapabilities } from "./handshake.ts";
+import { wireReverse } from "./reverse.ts";
 import { wireSubscriptions } from "./subscriptions.ts";
 import { taskCapabilities } from "./tasks.ts";
 import { ProcessTransport, type StdioLimits } from "./transport.ts";
@@ -75,25 +76,36 @@ export interface McpGatewayOptions {
   onNotice?: (line: string) => void;
 }
 
+/** The least time a server has to answer the handshake (its start-up included). */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
 const CLIENT_INFO = { name: "warden-mcp-gateway", version: "1.0.0" };
 
 /** A governed MCP server and the gateway in front of it. */
 export class McpGateway {
   readonly handle: AgentHandle;
-  readonly client: Client;
+  /** The gateway's client toward the server: connected once a client has initialized. */
+  client!: Client;
   #opts: McpGatewayOptions;
+  #transport: ProcessTransport;
   #server: Server | null = null;
+  #serving = false;
+  /** What the gateway declared to the server (the client's, filtered by policy). */
+  #upstream: Upstream | null = null;
   #closing: Promise<void> | null = null;
   #decisions: McpDecisions;
 
-  private constructor(opts: McpGatewayOptions, handle: AgentHandle, client: Client) {
+  private constructor(opts: McpGatewayOptions, handle: AgentHandle, transport: ProcessTransport) {
     this.#opts = opts;
     this.handle = handle;
     this.#decisions = new McpDecisions(opts, handle);
-    this.client = client;
+    this.#transport = transport;
   }
 
-  /** Start the server in its worker process and complete the MCP handshake with it. */
+  /**
+   * Start the server in its worker process. The MCP handshake with it waits for the first
+   * client's `initialize` (handshake.ts): the server is told that client's capabilities.
+   */
   static async start(opts: McpGatewayOptions): Promise<McpGateway> {
     const s = opts.server;
     const env: Record<string, string> = {};
@@ -126,15 +138,24 @@ export class McpGateway {
       notice(`killing ${handle.name}: protocol violation: ${why}`);
       handle.kill(`MCP protocol violation: ${why}`).catch(() => {});
     };
-    // The handshake comes before any client connects, so the gateway declares what it can
-    // forward; each such request is refused unless the connected client declared it too.
-    const client = new Client(CLIENT_INFO, { capabilities: FORWARDED_CLIENT_CAPABILITIES });
-    client.onerror = (e: Error) => notice(`${handle.name}: ${e.message}`);
-    const gw = new McpGateway(opts, handle, client);
-    const timeout = requestTimeout(opts);
+    const gw = new McpGateway(opts, handle, transport);
+    handle.exited.then(() => gw.close());
+    return gw;
+  }
+
+  /** The handshake with the server, declaring the client's capabilities (filtered). */
+  async #handshake(upstream: Upstream): Promise<void> {
+    const { handle } = this;
+    const client = new Client(CLIENT_INFO, { capabilities: upstream.capabilities });
+    this.#upstream = upstream;
+    client.onerror = (e: Error) => this.#opts.onNotice?.(`${handle.name}: ${e.message}`);
+    this.client = client;
     try {
       await Promise.race([
-        client.connect(transport, { timeout }),
+        // A server's start-up is not a request: a short --request-timeout does not bound it.
+        client.connect(this.#transport, {
+          timeout: Math.max(requestTimeout(this.#opts), HANDSHAKE_TIMEOUT_MS),
+        }),
         handle.exited.then((x) => {
           throw new Error(
             `the MCP server ${handle.name} exited during the handshake (${
@@ -147,8 +168,6 @@ export class McpGateway {
       await handle.kill("MCP handshake failed").catch(() => {});
       throw e;
     }
-    handle.exited.then(() => gw.close());
-    return gw;
   }
 
   /** What the governed server offers that the gateway passes on. */
@@ -166,9 +185,37 @@ export class McpGateway {
     return out;
   }
 
-  /** Serve MCP clients on `transport` (stdio for `deno task mcp-gateway`). */
+  /**
+   * Serve an MCP client on `transport` (stdio for `deno task mcp-gateway`). Returns once the
+   * transport is started; the client's `initialize` then starts the handshake with the server.
+   */
   async serve(transport: Transport): Promise<void> {
-    if (this.#server) throw new Error("the gateway is already serving a client");
+    if (this.#serving) throw new Error("the gateway is already serving a client");
+    this.#serving = true;
+    const held = new DeferredTransport(transport);
+    await held.begin();
+    held.first().then(async (m) => {
+      const init = m as { method?: string; id?: string | number; params?: unknown };
+      const caps = init.method === "initialize"
+        ? (init.params as { capabilities?: ClientCapabilities } | undefined)?.capabilities
+        : undefined;
+      try {
+        await this.#handshake(upstreamCapabilities(caps, this.#decisions));
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        this.#opts.onNotice?.(message);
+        if (init.id !== undefined) {
+          await transport.send({ jsonrpc: "2.0", id: init.id, error: { code: -32603, message } })
+            .catch(() => {});
+        }
+        await this.close();
+        return;
+      }
+      await this.#connect(held);
+    }, () => this.close());
+  }
+
+  async #connect(transport: Transport): Promise<void> {
     const info = this.client.getServerVersion();
     const server = new Server(
       // The server's own description of itself (title, description, website, icons).
@@ -178,7 +225,7 @@ export class McpGateway {
     this.#server = server;
     wireHandlers(server, this.client, this.#decisions, this.#opts);
     wireSubscriptions(server, this.client, this.#decisions, this.#opts);
-    wireReverse(server, this.client, this.#decisions, this.#opts);
+    wireReverse(server, this.client, this.#decisions, this.#opts, this.#upstream!);
     server.onclose = () => this.close();
     await server.connect(transport);
   }
@@ -189,7 +236,7 @@ export class McpGateway {
   }
 
   async #close(): Promise<void> {
-    await this.client.close().catch(() => {});
+    await this.client?.close().catch(() => {});
     if (this.#opts.host.get(this.handle.id)) {
       // The session is over: a stop, not a kill for cause (no trust penalty for the server).
       await this.#opts.host.stop(this.handle.id, "MCP gateway closed").catch(() => {});

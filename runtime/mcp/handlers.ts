@@ -37,6 +37,7 @@ import { relayErrors, RpcError, withProgress } from "./relay.ts";
 import type { McpGatewayOptions } from "./gateway.ts";
 import { GOVERNED_METHODS, requestTimeout } from "./methods.ts";
 import { GatewayTasks } from "./tasks.ts";
+import { guardMcpResult } from "../outputs/mcp.ts";
 
 /** What a request handler uses of the SDK's per-request extra. */
 type Extra = {
@@ -64,9 +65,14 @@ export function wireHandlers(
     tasks.wire(
       server,
       async (r) =>
-        Array.isArray(r.content)
-          ? { ...r, content: await gov.filterBlocks(r.content, "tasks/result") } as CallToolResult
-          : r,
+        guardMcpResult(
+          opts.host.governor,
+          gov,
+          "(task)",
+          Array.isArray(r.content)
+            ? { ...r, content: await gov.filterBlocks(r.content, "tasks/result") } as CallToolResult
+            : r,
+        ),
     );
     on(
       ListToolsRequestSchema,
@@ -108,11 +114,11 @@ export function wireHandlers(
               ...o,
             }) as Promise<CallToolResult>,
         );
-        if (!Array.isArray(r.content)) return r as CallToolResult;
-        return {
+        if (!Array.isArray(r.content)) return guardMcpResult(opts.host.governor, gov, name, r);
+        return guardMcpResult(opts.host.governor, gov, name, {
           ...r,
           content: await gov.filterBlocks(r.content, "tools/call"),
-        } as CallToolResult;
+        } as CallToolResult);
       },
     );
     c.setNotificationHandler(

@@ -15,27 +15,29 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   type ClientCapabilities,
-  type CreateMessageRequest,
   type CreateMessageRequestParams,
   CreateMessageRequestSchema,
   type ElicitationCompleteNotification,
   ElicitationCompleteNotificationSchema,
-  type ElicitRequest,
   type ElicitRequestParams,
   ElicitRequestSchema,
   ErrorCode,
-  type ListRootsRequest,
+  type JSONRPCRequest,
   ListRootsRequestSchema,
   RootsListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { McpDecisions } from "./decisions.ts";
 import { forwarded, RpcError, withProgress } from "./relay.ts";
+import type { Upstream } from "./handshake.ts";
 import type { McpGatewayOptions } from "./gateway.ts";
 
 /** Server-to-client requests pending at once; more are refused without a decision. */
 export const MAX_SERVER_REQUESTS = 16;
 
-/** What the gateway's side toward the server declares it can forward (the client decides). */
+/**
+ * What the gateway can forward: the most it declares to a server, for a client that declared
+ * all of it and a policy that could allow it (handshake.ts).
+ */
 export const FORWARDED_CLIENT_CAPABILITIES: ClientCapabilities = {
   roots: { listChanged: true },
   sampling: { context: {}, tools: {} },
@@ -87,12 +89,16 @@ const ROOTS: Kind = {
   declared: (c) => !!c.roots,
 };
 
-/** Serve the server's requests to the client on `c`, forwarded to `server`'s client. */
+/**
+ * Serve the server's requests to the client on `c`, forwarded to `server`'s client; `upstream`
+ * is what `c` declared to the server.
+ */
 export function wireReverse(
   server: Server,
   c: Client,
   gov: McpDecisions,
   opts: McpGatewayOptions,
+  upstream: Upstream,
 ): void {
   const timeout = requestTimeout(opts);
   let pending = 0;
@@ -146,9 +152,23 @@ export function wireReverse(
     }
   }
 
-  c.setRequestHandler(
+  // The SDK lets the gateway's client handle only what it declared to the server (the
+  // connected client's capabilities, filtered by policy: handshake.ts). A request of a kind
+  // not declared is still refused and audited, here.
+  const undeclared = new Map<string, Kind>();
+  const handle = <R>(
+    kind: Kind,
+    schema: Parameters<Client["setRequestHandler"]>[0],
+    run: (req: { params?: Params }, extra: Extra) => Promise<R>,
+  ) => {
+    if ((upstream.capabilities as Record<string, unknown>)[kind.capability]) {
+      c.setRequestHandler(schema, run as never);
+    } else undeclared.set(kind.method, kind);
+  };
+  handle(
+    SAMPLING,
     CreateMessageRequestSchema,
-    (req: CreateMessageRequest, extra: Extra) =>
+    (req, extra: Extra) =>
       relay(
         SAMPLING,
         req.params,
@@ -156,9 +176,10 @@ export function wireReverse(
         (p: CreateMessageRequestParams, o) => server.createMessage(p, o),
       ),
   );
-  c.setRequestHandler(
+  handle(
+    ELICITATION,
     ElicitRequestSchema,
-    (req: ElicitRequest, extra: Extra) =>
+    (req, extra: Extra) =>
       relay(ELICITATION, req.params, extra, (p: ElicitRequestParams, o) => {
         const id = (p as { elicitationId?: unknown }).elicitationId;
         if (p.mode === "url" && typeof id === "string" && urlElicitations.size < 1024) {
@@ -167,6 +188,26 @@ export function wireReverse(
         return server.elicitInput(p, o);
       }),
   );
+  handle(
+    ROOTS,
+    ListRootsRequestSchema,
+    (req, extra: Extra) =>
+      relay(ROOTS, req.params, extra, (p: Record<string, unknown>, o) => server.listRoots(p, o)),
+  );
+  c.fallbackRequestHandler = (req: JSONRPCRequest) => {
+    const kind = undeclared.get(req.method);
+    if (!kind) {
+      return Promise.reject(new RpcError(ErrorCode.MethodNotFound, "Method not found"));
+    }
+    const { _meta: _, ...args } = (req.params ?? {}) as Params;
+    const no = gov.refuse(
+      gov.ask(kind.action, gov.handle.name, args),
+      `${kind.capability} for the server ${JSON.stringify(gov.handle.name)}`,
+      upstream.withheld(kind.capability),
+      { method: kind.method },
+    );
+    return Promise.reject(new RpcError(ErrorCode.MethodNotFound, no));
+  };
   // A URL elicitation's completion reaches the client only for one the gateway forwarded.
   c.setNotificationHandler(
     ElicitationCompleteNotificationSchema,
@@ -179,14 +220,9 @@ export function wireReverse(
       });
     },
   );
-  c.setRequestHandler(
-    ListRootsRequestSchema,
-    (req: ListRootsRequest, extra: Extra) =>
-      relay(ROOTS, req.params, extra, (p: Record<string, unknown>, o) => server.listRoots(p, o)),
-  );
   let saidRoots = false;
   server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    if (server.getClientCapabilities()?.roots?.listChanged) return await c.sendRootsListChanged();
+    if (upstream.capabilities.roots?.listChanged) return await c.sendRootsListChanged();
     if (!saidRoots) opts.onNotice?.("dropped roots/list_changed: the client did not declare roots");
     saidRoots = true; // said once: a flood of them is not a flood of lines
   });

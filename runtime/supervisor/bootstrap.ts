@@ -1,6 +1,6 @@
 /**
  * Trusted bootstrap: the main module of every agent process. Deno does not permission-check
- * the main module's static imports, so this file imports nothing but the SDK channel; it opens
+ * the main module's static imports, so this file imports nothing but the SDK channel (and the fs compatibility, itself import-free); it opens
  * the SDK socket (allowed once, before agent code exists), then loads the agent with a
  * computed import() so that every module the agent loads is checked by the broker.
  *
@@ -8,9 +8,12 @@
  * `Deno.args` shows the agent only its own. In "node" mode (bundled agents and MCP servers,
  * Node-style code) `process.argv` is rewritten too, as if the agent were the main script;
  * plain agents stay in "deno" mode, because loading node:process slows every start-up (the
- * `host.spawn` row of `deno task bench --only host` shows it).
+ * `host.spawn` row of `deno task bench --only host` shows it). "node" mode (also any agent
+ * whose graph imports `node:fs` or an `npm:` package) installs the compatible file refusals
+ * (node_fs_compat.ts: a refused path answers like the OS, not with Deno's NotCapable).
  */
 import { attach } from "../../sdk/channel.ts";
+import { installNodeFsCompat } from "./node_fs_compat.ts";
 
 /** Keep in step with RUNTIME_ENV_NAMES in spawn.ts (this file imports nothing else). */
 const PLUMBING = [
@@ -25,6 +28,7 @@ Object.defineProperty(Deno, "args", { value: Object.freeze(rest), configurable: 
 if (argvMode === "node") {
   const { default: process } = await import("node:process");
   process.argv.splice(1, process.argv.length - 1, new URL(agentUrl).pathname, ...rest);
+  await installNodeFsCompat();
 }
 attach(await Deno.connect({ transport: "unix", path: sdkSocket }));
 // The runtime's plumbing (read by Deno at start-up) is gone before agent code runs: to the

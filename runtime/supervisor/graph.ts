@@ -48,6 +48,13 @@ export interface ModuleGraph {
   other: string[];
   /** See the module comment for the exact definition. */
   digest: string;
+  /**
+   * The graph imports `node:fs`, `node:fs/promises` or an `npm:` package: the bootstrap
+   * installs the compatible file refusals (node_fs_compat.ts) for it.
+   */
+  nodeFs: boolean;
+  /** The `npm:` specifiers the graph imports (installed in the package store, not bundled). */
+  npm: string[];
 }
 
 /** How to resolve a graph. */
@@ -64,6 +71,9 @@ export interface GraphOptions {
   denoDir: string;
   timeoutMs?: number;
 }
+
+/** Modules that make an agent Node-style code (see `ModuleGraph.nodeFs`). */
+const NODE_FS = /^(node:fs(\/promises)?$|npm:)/;
 
 function within(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
@@ -119,7 +129,10 @@ const sameStamp = (a: Stamp, b: Stamp) =>
  * ~50 ms per start; a stat per file costs microseconds). The digest is always recomputed from
  * the files' bytes. Files changed within the last seconds are not cached (mtime granularity).
  */
-const GRAPHS = new Map<string, { stamps: Stamp[]; code: string[]; other: string[] }>();
+const GRAPHS = new Map<
+  string,
+  { stamps: Stamp[]; code: string[]; other: string[]; nodeFs: boolean; npm: string[] }
+>();
 const GRAPH_CACHE_MAX = 256;
 const SETTLED_MS = 2_000;
 
@@ -146,14 +159,16 @@ export async function resolveGraph(entry: string, o: GraphOptions): Promise<Modu
   const key = graphKey(entry, o);
   const hit = GRAPHS.get(key);
   if (hit && hit.stamps.every((s) => sameStamp(s, stampOf(s.path)))) {
-    return { code: hit.code, other: hit.other, digest: graphDigest(hit.code) };
+    const { code, other, nodeFs, npm } = hit;
+    return { code, other, digest: graphDigest(code), nodeFs, npm };
   }
   const startedAt = Date.now();
   const graph = await resolveFresh(entry, o);
   const stamps = [entry, ...graph.code, ...graph.other].map(stampOf);
   if (stamps.every((s) => s.mtime === null || s.mtime < startedAt - SETTLED_MS)) {
     if (GRAPHS.size >= GRAPH_CACHE_MAX) GRAPHS.delete(GRAPHS.keys().next().value!);
-    GRAPHS.set(key, { stamps, code: graph.code, other: graph.other });
+    const { code, other, nodeFs, npm } = graph;
+    GRAPHS.set(key, { stamps, code, other, nodeFs, npm });
   }
   return graph;
 }
@@ -200,7 +215,11 @@ async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph
   const root = info.redirects?.[info.roots[0]] ?? info.roots[0];
   let entryReal: string | null = null;
   let entryWhy = "not in the graph";
+  let nodeFs = false;
+  const npm = new Set<string>();
   for (const m of info.modules) {
+    if (NODE_FS.test(m.specifier)) nodeFs = true;
+    if (m.specifier.startsWith("npm:")) npm.add(m.specifier);
     if (!m.specifier.startsWith("file:")) continue; // npm:, jsr:, https:, node: — never local
     let path: string;
     try {
@@ -241,7 +260,8 @@ async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph
         ` start it with bundle: true`,
     );
   }
-  return { code: files, other: [...other].sort(), digest: graphDigest(files) };
+  const digest = graphDigest(files);
+  return { code: files, other: [...other].sort(), digest, nodeFs, npm: [...npm].sort() };
 }
 
 /** Is `resource` (a file URL or an absolute path) one of `files` (real paths)? */

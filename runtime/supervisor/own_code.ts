@@ -14,7 +14,7 @@ import type { AgentRef, Governor } from "../governor.ts";
 import { bundleModule } from "./bundle.ts";
 import { resolveGraph } from "./graph.ts";
 import { exists } from "./spawn.ts";
-import type { StoredPackage } from "./store.ts";
+import { installDependencies, type StoredPackage } from "./store.ts";
 
 /** What the host needs to prepare an agent's code. */
 export interface OwnCodeOptions {
@@ -35,6 +35,8 @@ export interface OwnCodeOptions {
   timeoutMs?: number;
   /** An `npm:` agent installed in the package store (runs from there, not bundled). */
   stored?: StoredPackage;
+  /** The package store, where a local agent's `npm:` imports are installed (not bundled). */
+  storeDir?: string;
 }
 
 /** The agent's prepared code: the module to run and the files to expose. */
@@ -47,6 +49,8 @@ export interface OwnCode {
    * configuration its process runs with (node_modules in "manual" mode, the SDK import map).
    */
   store?: { root: string; config: string };
+  /** Node-style code (`ModuleGraph.nodeFs`): started in the bootstrap's "node" mode. */
+  nodeFs?: boolean;
 }
 
 function inside(path: string, root: string): boolean {
@@ -105,7 +109,15 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
     });
     if (d.effect === "allow" && exists(path) && !path.includes(",")) expose.push(path);
   }
-  return { module, expose };
+  if (graph.npm.length > 0 && o.storeDir) {
+    // A local agent's npm: imports run installed, not bundled: its packages as published,
+    // their own dependency versions (store.ts), read through the rule warden-package-store.
+    const { imports } = JSON.parse(Deno.readTextFileSync(o.importMap));
+    const deps = await installDependencies(graph.npm, imports, { dir: o.storeDir, deno: o.deno });
+    ref.store = deps.root;
+    return { module, expose, nodeFs: true, store: { root: deps.root, config: deps.config } };
+  }
+  return { module, expose, nodeFs: graph.nodeFs };
 }
 
 /**

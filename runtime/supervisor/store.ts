@@ -82,14 +82,7 @@ export async function installPackage(spec: string, o: StoreOptions): Promise<Sto
     if (!integrity) throw new Error(`${spec}: the registry gave no integrity for the package`);
     const dir = join(o.dir, `${key(name, version)}-${sha256Hex(integrity).slice(0, 16)}`);
     const entry = packageEntry(join(tmp, "node_modules", name), name).slice(tmp.length + 1);
-    readOnly(tmp);
-    try {
-      Deno.renameSync(tmp, dir);
-    } catch (e) {
-      // Another start installed it meanwhile: use that one.
-      if (!(e instanceof Deno.errors.AlreadyExists) && !exists(dir)) throw e;
-      removeTree(tmp);
-    }
+    settle(tmp, dir);
     const rec = { dir, integrity, entry };
     const part = `${indexPath}.${crypto.randomUUID()}.tmp`;
     Deno.writeTextFileSync(part, JSON.stringify(rec) + "\n", { mode: 0o600 });
@@ -99,6 +92,72 @@ export async function installPackage(spec: string, o: StoreOptions): Promise<Sto
     if (exists(tmp)) removeTree(tmp);
     throw e instanceof Error && e.message.startsWith(spec) ? e : new Error(
       `${spec}: cannot install into the package store: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+}
+
+/** A local agent's `npm:` imports, installed together in the store. */
+export interface StoredDependencies {
+  /** The store directory (a real path): node_modules, package.json, deno.json, deno.lock. */
+  root: string;
+  /** The Deno configuration the agent runs with ("manual" node_modules, its import map). */
+  config: string;
+  /** `sha256:` of the directory's lockfile. */
+  digest: string;
+}
+
+/**
+ * Install the `npm:` packages a local agent module imports (exact versions, each at the version
+ * it names, with its own dependencies in Node's hoisted layout, no scripts), or find them in the
+ * store: one read-only directory per set of packages and import map, holding the configuration
+ * the agent process runs with (its node_modules in "manual" mode, `imports` as given: the SDK's).
+ */
+export async function installDependencies(
+  specs: string[],
+  imports: Record<string, string>,
+  o: StoreOptions,
+): Promise<StoredDependencies> {
+  const deps: Record<string, string> = {};
+  for (const spec of specs) {
+    // Only the package's own part is installed: npm:name@1.2.3/sub is npm:name@1.2.3.
+    const { name, version } = parseNpmSpec(
+      spec.replace(/^(npm:(?:@[^/@]+\/)?[^/@]+@[^/]+)\/.*$/, "$1"),
+    );
+    if (deps[name] && deps[name] !== version) {
+      throw new Error(`npm:${name}: imported at two versions (${deps[name]}, ${version})`);
+    }
+    deps[name] = version;
+  }
+  const sorted = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a < b ? -1 : 1));
+  const what = Object.entries(sorted).map(([n, v]) => `npm:${n}@${v}`).join(", ");
+  const id = sha256Hex(JSON.stringify({ sorted, imports })).slice(0, 16);
+  Deno.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const dir = join(o.dir, `deps-${id}`);
+  const done = (): StoredDependencies => {
+    const root = Deno.realPathSync(dir);
+    const lock = Deno.readTextFileSync(join(root, "deno.lock"));
+    return { root, config: join(root, "deno.json"), digest: `sha256:${sha256Hex(lock)}` };
+  };
+  if (exists(join(dir, "deno.json")) && exists(join(dir, "deno.lock"))) return done();
+  const tmp = join(o.dir, `.tmp-${crypto.randomUUID()}`);
+  Deno.mkdirSync(tmp, { mode: 0o700 });
+  try {
+    Deno.writeTextFileSync(
+      join(tmp, "package.json"),
+      JSON.stringify({ private: true, dependencies: sorted }, null, 2) + "\n",
+    );
+    await install(tmp, o, what);
+    // Written after the install (which would otherwise read it).
+    Deno.writeTextFileSync(
+      join(tmp, "deno.json"),
+      JSON.stringify({ nodeModulesDir: "manual", lock: false, imports }) + "\n",
+    );
+    settle(tmp, dir);
+    return done();
+  } catch (e) {
+    if (exists(tmp)) removeTree(tmp);
+    throw e instanceof Error && e.message.startsWith(what) ? e : new Error(
+      `${what}: cannot install into the package store: ${e instanceof Error ? e.message : e}`,
     );
   }
 }
@@ -121,6 +180,18 @@ function described(
     entry,
     digest: `sha256:${sha256Hex(lock)}`,
   };
+}
+
+/** Make the installed `tmp` read-only and move it to `dir` (or keep one another start put there). */
+function settle(tmp: string, dir: string): void {
+  readOnly(tmp);
+  try {
+    Deno.renameSync(tmp, dir);
+  } catch (e) {
+    // Another start installed it meanwhile: use that one.
+    if (!(e instanceof Deno.errors.AlreadyExists) && !exists(dir)) throw e;
+    removeTree(tmp);
+  }
 }
 
 function readIndex(path: string): z.infer<typeof Index> | null {

@@ -127,7 +127,8 @@ Deno.test("initialize: the client's capabilities reach the server; title and ins
     const caps = await call(s, "client_caps");
     assertEquals(caps.roots, { listChanged: true });
     assert(caps.sampling, "sampling passed through");
-    assert(caps.elicitation, "elicitation passed through");
+    // The policy never allows mcp.elicitation: not declared to the server (client_caps_test.ts).
+    assertEquals(caps.elicitation, undefined);
     const info = s.client.getServerVersion();
     assertEquals(
       [info?.name, info?.version, info?.title, info?.description, info?.websiteUrl],
@@ -186,8 +187,10 @@ Deno.test("hostile server: a refused elicitation never reaches the client; roots
   const seen = newSeen();
   const s = await session({ module: REVERSE }, { policy: POLICY, client: fullClient(seen) });
   try {
+    // The policy never allows elicitation: the gateway did not declare it to the server
+    // (audited at the handshake), so the server's own SDK refuses to ask.
     const e = await call(s, "ask_user", { question: "your password?" });
-    assertMatch(e.error, /Warden denied elicitation/);
+    assertMatch(e.error, /does not support form elicitation/);
     assertEquals(seen.elicited, 0);
     const roots = await call(s, "list_roots");
     assertEquals(roots.ok.roots, [{ uri: "file:///home/me/project", name: "project" }]);
@@ -196,6 +199,7 @@ Deno.test("hostile server: a refused elicitation never reaches the client; roots
       ["mcp.elicitation", "deny"],
       ["mcp.roots", "allow"],
     ]);
+    assertMatch(audit[0].reason, /did not declare the client's elicitation capability/);
   } finally {
     await s.close();
   }
