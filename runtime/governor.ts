@@ -95,7 +95,7 @@ export interface Ask {
   args?: Record<string, unknown>;
   context?: Record<string, unknown>;
   /** Decision path for the audit log. */
-  path: "broker" | "sdk" | "host" | "mcp";
+  path: "broker" | "sdk" | "host" | "mcp" | "egress";
 }
 
 /** A decision together with the audit sequence number that records it. */

@@ -13,7 +13,7 @@ import { AuditLog } from "./audit/log.ts";
 import { ToolRunner } from "./executors/runner.ts";
 import { ToolRegistry } from "./executors/tools.ts";
 import type { ApprovalHandler } from "./gateway/gateway.ts";
-import { answeredAsUnset, Governor } from "./governor.ts";
+import { answeredAsUnset, Governor, HOST_AGENT } from "./governor.ts";
 import { AgentHandle } from "./host/handle.ts";
 import { denialFlood, exitReason, type Running, sloHost, trustHost } from "./host/running.ts";
 import { type StartContext, startProcess } from "./host/start.ts";
@@ -45,6 +45,16 @@ const HOST_STOP = "host shutting down";
 export { AgentHandle };
 export type { AgentExit, AgentSpec, HostEvent, HostOptions, PluginProcessSpec, RingCause };
 
+/** What a {@link HostGuard} is asked about: an agent start, a plugin load, a ring raise. */
+export interface GuardAsk {
+  kind: "start" | "plugin" | "raise";
+  name: string;
+  did?: string;
+  ring?: number;
+}
+/** A refusal consulted before privilege rises (fleet bans, isolation): a reason, or undefined. */
+export type HostGuard = (ask: GuardAsk) => string | undefined;
+
 export class AgentHost {
   readonly governor: Governor;
   readonly audit: AuditLog;
@@ -72,6 +82,7 @@ export class AgentHost {
   readonly #startContext: StartContext;
   #closed = false;
   #peerServers: { shutdown: () => Promise<void> }[] = [];
+  readonly #guards = new Set<HostGuard>();
 
   constructor(opts: HostOptions) {
     this.#opts = opts;
@@ -121,13 +132,42 @@ export class AgentHost {
     });
   }
 
+  /** Consult `g` before every start, plugin load and ring raise; returns the removal. */
+  addGuard(g: HostGuard): () => void {
+    this.#guards.add(g);
+    return () => this.#guards.delete(g);
+  }
+
+  /** Throw (and audit, as the host) the first guard's refusal of `ask`. */
+  #guarded(ask: GuardAsk): void {
+    for (const g of this.#guards) {
+      const why = g(ask);
+      if (why === undefined) continue;
+      const action = { start: "agent.start", plugin: "plugin.load", raise: "agent.ring" }[ask.kind];
+      this.governor.record(HOST_AGENT, { path: "host", action, resource: ask.name }, {
+        effect: "deny",
+        rule: null,
+        reason: why,
+      }, ask.did ? { refusedDid: ask.did } : {});
+      throw new Error(why);
+    }
+  }
+
+  /**
+   * A trust score changed outside this host's own events (fleet mode: the database row moved):
+   * follow it for the running agent `did` as trust reactions do (demote, restart, revoke).
+   */
+  trustChanged(did: string, before: number, after: number): void {
+    this.#trust.changed(did, before, after);
+  }
+
   /** Route `require_approval` decisions of agents started from now on (an approval queue). */
   setApprovalHandler(h: ApprovalHandler | undefined): void {
     this.#opts.approvals = h;
   }
 
   /** The kernel sandbox agents run in (path null: broker only, with the reason). */
-  sandbox(): { path: string | null; why: string; abi?: number } {
+  sandbox(): { path: string | null; why: string; abi?: number; netns?: true | string } {
     if (this.#opts.sandbox === "off") return { path: null, why: UNCONFINED };
     return landlockSandbox();
   }
@@ -160,11 +200,15 @@ export class AgentHost {
   async #claimed(
     spec: AgentSpec,
     launch: (signer: Signer) => Promise<AgentHandle>,
+    kind: "start" | "plugin" = "start",
   ): Promise<AgentHandle> {
     if (this.#closed) throw new Error("the host is closed");
     const npm = spec.module.startsWith("npm:");
     const name = spec.name ?? agentName(npm ? spec.module : resolve(spec.module));
-    return await this.#claims.claimed(name, launch);
+    return await this.#claims.claimed(name, (signer) => {
+      this.#guarded({ kind, name, did: signer.did, ring: spec.ring });
+      return launch(signer);
+    });
   }
 
   async #start(
@@ -349,6 +393,7 @@ export class AgentHost {
       note += cap.note;
     }
     if (to === from) return r.handle;
+    if (to < from) this.#guarded({ kind: "raise", name: ref.name, did: r.signer.did, ring: to });
     ref.ring = to; // the next decision already uses the new ceiling
     this.governor.record(ref, { path: "host", action: "agent.ring", resource: String(to) }, {
       effect: to > from ? "deny" : "allow",
@@ -405,7 +450,7 @@ export class AgentHost {
       tools: this.tools,
       stateDir: this.stateDir,
       launch: (spec, ring, channel) =>
-        this.#claimed(spec, (signer) => this.#start(spec, signer, ring, channel)),
+        this.#claimed(spec, (signer) => this.#start(spec, signer, ring, channel), "plugin"),
     }, p);
   }
 

@@ -12,7 +12,7 @@ export interface AuditFields {
    * Where the decision was made: the permission broker, the SDK gateway, the host, or the MCP
    * gateway (a governed MCP server's `tools/call`, `resources/read`, `prompts/get`).
    */
-  path: "broker" | "sdk" | "host" | "mcp";
+  path: "broker" | "sdk" | "host" | "mcp" | "egress";
   agent: { id: string; name: string; ring: number };
   action: string;
   resource: string;

@@ -1,5 +1,6 @@
 /** Zod schemas: the single source of truth for policy documents, requests and decisions. */
 import { z } from "zod";
+import { OutputsSection } from "../outputs/schema.ts";
 
 /** A JSON scalar as used by `eq`, `ne`, `in`, `not_in`. */
 export const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
@@ -122,6 +123,8 @@ export const PolicyDocument = z.strictObject({
   default: Effect.optional(),
   vars: NoProtoKeys.pipe(z.record(z.string(), z.string())).optional(),
   include: z.array(z.string()).optional(),
+  /** Output rules: schemas per output kind and data-loss patterns (governance/outputs). */
+  outputs: OutputsSection.optional(),
   rules: z.array(Rule).default([]),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocument>;

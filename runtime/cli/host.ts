@@ -28,11 +28,22 @@ import { AgentHost } from "../host.ts";
 import { Keystore } from "../identity/keystore.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
+import { fleetSagaJournal, toolsDigest } from "../fleet/sagas.ts";
+import { fleetView } from "../fleet/directory.ts";
 import { controlPlane } from "../server/api.ts";
 import { defaultAgentRoot } from "../server/roles.ts";
 import { wardenHome } from "../state.ts";
 import { SANDBOX_FLAGS, SANDBOX_USAGE, sandboxFromFlags } from "../supervisor/sandbox/mode.ts";
 import { TrustService } from "../trust/service.ts";
+import {
+  type Fleet,
+  fleetConfig,
+  FleetConfigFile,
+  FleetDbError,
+  fleetUrl,
+  issueRevocation,
+  openFleet,
+} from "../fleet/mod.ts";
 
 /** The `--tokens` file: a JSON list of bearer tokens with their names and roles. */
 export const Tokens = z.array(
@@ -43,7 +54,16 @@ export const Tokens = z.array(
   }),
 );
 const ARGS = `[--port N] [--policy FILE|DIR]... [--audit FILE] [--tokens FILE] [--agents DIR]...
+       [--fleet URL [--fleet-config FILE] [--channel NAME] [--fleet-wakeup notify|poll]]
        [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]`;
+const FLEET_HELP = `  --fleet URL
+             join the fleet on that PostgreSQL (postgres://…; or WARDEN_FLEET_URL)
+  --fleet-config FILE
+             JSON {wakeup, channel, publishers, hostId, staleMs, …} (README "Running a fleet")
+  --channel NAME
+             follow that policy channel (bundles of \`deno task policy publish\`)
+  --fleet-wakeup notify|poll
+             poll: no LISTEN/NOTIFY, polling only (the portable mode)`;
 const DEFAULT_POLICY = new URL("../../policies/agents.yaml", import.meta.url).pathname;
 const CONSOLE = new URL("../server/console.html", import.meta.url).pathname;
 
@@ -92,6 +112,10 @@ const OPTIONS = {
   audit: { type: "string" },
   tokens: { type: "string" },
   agents: { type: "string", multiple: true },
+  fleet: { type: "string" },
+  "fleet-config": { type: "string" },
+  channel: { type: "string" },
+  "fleet-wakeup": { type: "string" },
   ...SANDBOX_FLAGS,
 } as const;
 
@@ -106,6 +130,17 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
     ? readJson(o.tokens, Tokens, "--tokens")
     : undefined;
   for (const a of o.agents ?? []) existingDir(a, "--agents", { mayBeAbsent: true });
+  const wakeup = o["fleet-wakeup"];
+  if (wakeup !== undefined && wakeup !== "notify" && wakeup !== "poll") {
+    throw new UsageError(`--fleet-wakeup: expected notify or poll, got "${wakeup}"`);
+  }
+  const url = fleetUrl(o.fleet);
+  if (url === undefined && (o["fleet-config"] || o.channel || wakeup)) {
+    throw new UsageError("--fleet-config, --channel and --fleet-wakeup need --fleet URL");
+  }
+  const fleetFile = o["fleet-config"]
+    ? readJson(o["fleet-config"], FleetConfigFile, "--fleet-config")
+    : undefined;
   // Hold the port before writing anything: a host that cannot bind leaves every file alone.
   let serve: (req: Request) => Response | Promise<Response> = () =>
     Response.json({ error: "the host is starting" }, { status: 503 });
@@ -132,21 +167,47 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
     fail(`trust: ${(e as Error).message}`);
   }
   const keystore = new Keystore(join(home, "keys"), Deno.env.get("WARDEN_KEY_PASSPHRASE"));
+  const signer = await keystore.signer("host");
+  const tools = registerBuiltinTools(new ToolRegistry());
+  const digest = await toolsDigest(tools.names());
+  let fleet: Fleet | undefined;
+  if (url !== undefined) {
+    const config = fleetConfig(url, join(home, "fleet"), fleetFile, {
+      wakeup,
+      channel: o.channel,
+      apiUrl: `http://127.0.0.1:${server.addr.port}`,
+    });
+    try {
+      fleet = await openFleet(config, { did: signer.did, toolsDigest: digest });
+    } catch (e) {
+      if (e instanceof FleetDbError) fail(e.message);
+      throw e;
+    }
+  }
   const host = new AgentHost({
     policy,
     rings: loadRings(),
     auditPath: o.audit ?? join(home, "audit.jsonl"),
-    signer: await keystore.signer("host"),
+    signer,
     keystore,
     trust,
-    tools: registerBuiltinTools(new ToolRegistry()),
-    sagaJournal: new FileSagaJournal(journalPath(home)),
+    tools,
+    // In a fleet the journal is the database's, fenced by this host's lease (fleet/sagas.ts).
+    sagaJournal: fleet ? fleetSagaJournal(fleet, digest) : new FileSagaJournal(journalPath(home)),
     sre: { statusPath: join(home, "sre-status.json") },
     memory: { path: join(home, "memory.db") },
     ...sandbox,
   });
-  const approvals = new ApprovalQueue(host.governor);
+  const approvals = new ApprovalQueue(host.governor, fleet?.config.approvalTtlMs);
   host.setApprovalHandler(approvals.handler);
+  try {
+    await fleet?.start(host, { approvals });
+  } catch (e) {
+    await fleet?.close();
+    await host.close();
+    if (e instanceof FleetDbError || e instanceof CliError) fail(e.message);
+    throw e;
+  }
   host.resumeSagas().catch(() => {});
   let consoleHtml: string | undefined;
   try {
@@ -160,6 +221,16 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
     policyPaths,
     consoleHtml,
     agentRoots,
+    fleet: fleet ? fleetView(fleet.db, fleet.hostId) : undefined,
+    revoke: fleet
+      ? (kind, target, reason, by) =>
+        issueRevocation(fleet.db, fleet.config.wakeup, {
+          kind,
+          target,
+          reason,
+          issuedBy: `${by}@${fleet.hostId}`,
+        })
+      : undefined,
   });
   serve = app.fetch;
   // SIGHUP: the same atomic policy hot reload as `deno task run`. Every signal handler is in
@@ -168,6 +239,7 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const stop = async () => {
     approvals.close();
+    await fleet?.close();
     await host.close();
     trust.save();
     await server.shutdown();
@@ -188,7 +260,7 @@ export const spec: CliSpec = {
   name: "host",
   command: command({
     args: ARGS,
-    help: SANDBOX_USAGE,
+    help: `${FLEET_HELP}\n${SANDBOX_USAGE}`,
     options: OPTIONS,
     files: [{ args: (p) => ["--policy", p], ext: ".yaml" }, { args: (p) => ["--tokens", p] }],
     main,

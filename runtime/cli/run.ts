@@ -35,6 +35,7 @@ import { loadInstalledPlugin } from "../plugins/load.ts";
 import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { loadHostTools } from "../adapters/host_tools.ts";
 import { pipeLines } from "../supervisor/output.ts";
+import { stdioFilter } from "../outputs/stdio.ts";
 import {
   SANDBOX_FLAGS,
   SANDBOX_USAGE,
@@ -51,7 +52,8 @@ const ARGS = `<agent.ts> [--ring 0-3] [--policy FILE|DIR]... [--workspace DIR]
        [--pids N] [--broker-rate N] [--kill-after-denials N] [--trust FILE] [--plugin NAME]...
        [--slo FILE] [--chaos FILE] [--bundle] [--host-tools MODULE]... [--json] [--verbose]
        [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]] [--env NAME=VALUE]...
-       [--explain-sandbox] [-- ARGS...]`;
+       [--explain-sandbox] [-- ARGS...]
+       deno task run --command [--ring 0-3] [flags] -- PROGRAM [ARGS...]`;
 const HELP = `
   --env NAME=VALUE
              a value the agent reads with env.get("NAME") (decided by the policy as env.get
@@ -70,6 +72,13 @@ const HELP = `
   --host-tools MODULE
              register the framework tools MODULE exports as "tools" (AI SDK, LangChain,
              OpenAI Agents) in the host: trusted code, run host-side, called by the agent
+  --command -- PROGRAM [ARGS...]
+             run any executable (python3 agent.py, a native program) as the agent instead
+             of a Deno module: at its ring under the kernel layers only (Landlock, seccomp,
+             network namespace, cgroup; no broker, no SDK), with its workspace, budgets,
+             audit and kill switch; it reaches the host's tools over MCP on the connection
+             whose descriptor number is in WARDEN_UNIX_FD; --env NAME=VALUE sets its process
+             environment; not with an agent module, --bundle or --explain-sandbox
   --explain-sandbox
              print the kernel layers (Landlock, seccomp, cgroups) and their rules for this
              agent at its ring, and whether it would be allowed to start; exit 0, start nothing
@@ -101,6 +110,7 @@ const OPTIONS = {
   verbose: { type: "boolean" },
   env: { type: "string", multiple: true },
   "explain-sandbox": { type: "boolean" },
+  command: { type: "boolean" },
   ...SANDBOX_FLAGS,
 } as const;
 
@@ -115,6 +125,45 @@ function agentFile(module: string): void {
     throw new FileError(module, `agent module: ${fsProblem(e)}`);
   }
   if (!st.isFile) throw new FileError(module, "agent module: not a file");
+}
+
+/**
+ * `--command -- PROGRAM ARGS…`: the program to run and the file that names it in the audit log
+ * (its script when the first argument is one, else the program), or null without --command.
+ * Bad combinations are usage errors.
+ */
+function commandAgent(
+  o: { command?: boolean; bundle?: boolean; "explain-sandbox"?: boolean },
+  positionals: string[],
+  rest: string[],
+): { module: string; argv: string[] } | null {
+  if (!o.command) {
+    if (positionals.length === 0) throw new UsageError("missing the agent module (or --command)");
+    return null;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `--command runs the program after --, not an agent module: ${positionals[0]}`,
+    );
+  }
+  if (rest.length === 0) throw new UsageError("--command needs a program: --command -- PROGRAM");
+  if (o.bundle) throw new UsageError("--bundle is for Deno agent modules, not --command");
+  if (o["explain-sandbox"]) {
+    throw new UsageError("--explain-sandbox explains Deno agent modules, not --command");
+  }
+  const why = argsProblem(rest);
+  if (why) throw new UsageError(`--command: ${why}`);
+  const script = rest[1];
+  const module = script && /\.[a-z]{1,4}$/i.test(script) && isFile(script) ? script : rest[0];
+  return { module, argv: rest };
+}
+
+function isFile(p: string): boolean {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** The flag-named configuration files: policies, SLOs, chaos. */
@@ -139,9 +188,10 @@ async function main(ctx: Ctx<typeof OPTIONS>): Promise<number> {
   if (typeof sandbox === "string") throw new UsageError(sandbox);
   const env = envFromFlags(o.env ?? []);
   if (typeof env === "string") throw new UsageError(env);
-  const args = argsProblem(ctx.rest);
+  const cmd = commandAgent(o, positionals, ctx.rest);
+  const args = cmd ? null : argsProblem(ctx.rest);
   if (args) throw new UsageError(`-- ARGS: ${args}`);
-  agentFile(positionals[0]);
+  if (!cmd) agentFile(positionals[0]);
   if (o.workspace !== undefined) existingDir(o.workspace, "--workspace", { mayBeAbsent: true });
   if (o.audit !== undefined) writableFile(o.audit, "--audit");
   const { policy, rings, slos, chaos } = loadConfig(o);
@@ -236,8 +286,9 @@ async function main(ctx: Ctx<typeof OPTIONS>): Promise<number> {
         ...(brokerRate ? { brokerRate } : {}),
       },
       bundle: o.bundle,
-      env,
-      args: ctx.rest,
+      ...(cmd
+        ? { module: cmd.module, command: cmd.argv, processEnv: env }
+        : { env, args: ctx.rest }),
     });
   } catch (e) {
     await host.close();
@@ -252,13 +303,17 @@ async function main(ctx: Ctx<typeof OPTIONS>): Promise<number> {
   let current = handle;
   let exit;
   while (true) {
+    // The policy's output rules (channel stdio) on each line the agent prints.
+    const [o1, o2] = (["stdout", "stderr"] as const).map((s) =>
+      stdioFilter(host.governor, current.ref, s)
+    );
     const out = pipeLines(
       current.process.stdout,
-      (l) => Deno.stdout.writeSync(enc.encode(l + "\n")),
+      (l) => Deno.stdout.writeSync(enc.encode(o1(l) + "\n")),
     );
     const err = pipeLines(
       current.process.stderr,
-      (l) => Deno.stderr.writeSync(enc.encode(l + "\n")),
+      (l) => Deno.stderr.writeSync(enc.encode(o2(l) + "\n")),
     );
     exit = await current.exited;
     await Promise.all([out, err]);
@@ -291,7 +346,7 @@ export const spec: CliSpec = {
     args: ARGS,
     help: HELP,
     options: OPTIONS,
-    positionals: [1, 1],
+    positionals: [0, 1],
     rest: true,
     files: [
       { args: (p) => [p], malformed: false },

@@ -24,6 +24,8 @@ import type { SagaOrchestrator } from "../saga/orchestrator.ts";
 import type { PluginChannel } from "../plugins/channel.ts";
 import type { GovernedEnv } from "../rl/env.ts";
 import type { MemoryService } from "../memory/service.ts";
+import { guardOutput } from "../outputs/guard.ts";
+import type { OutputChannel } from "../../governance/outputs/mod.ts";
 
 /** Something the agent produced through the SDK. */
 export type GatewayEvent =
@@ -62,6 +64,20 @@ export class RefusalError extends Error implements Refusal {
 }
 
 type Req<O extends SdkOp> = Extract<SdkRequest, { op: O }>;
+
+/** The policy's output rules on `value` (runtime/outputs): what may go on, or a refusal. */
+function passed(
+  ctx: OpContext,
+  channel: OutputChannel,
+  resource: string,
+  value: unknown,
+  kind?: string,
+): unknown {
+  const path = channel === "tool.result" ? "host" : "sdk";
+  const g = guardOutput({ ...ctx, subject: ctx.agent, path, channel, resource, kind }, value);
+  if (!g.ok) throw new RefusalError("denied", `output rules: ${g.reason}`, g.rule);
+  return g.value;
+}
 
 /** One op: what to decide, and what to do once allowed. */
 export interface SdkOpEntry<O extends SdkOp> {
@@ -106,17 +122,37 @@ function saga(req: Req<"saga.run">): SagaDefinition {
   return def.data;
 }
 
+/**
+ * What a fetch must be allowed as: `net.fetch` of the full URL with its method, header names
+ * and body size. The one shape for the SDK's `http.fetch` and the egress proxy (runtime/egress).
+ */
+export function fetchAsk(
+  path: Ask["path"],
+  url: string,
+  method: string,
+  headers: string[],
+  bodyBytes = 0,
+): Ask {
+  return { path, action: "net.fetch", resource: url, args: { method, headers, bodyBytes } };
+}
+
 export const SDK_OPS: SdkOpTable = {
   "tool.call": {
     ask: noAsk,
-    run: (req, ctx) =>
-      ctx.runner.call({
-        agent: ctx.agent,
-        tool: req.name,
-        args: req.args,
-        path: "sdk",
-        signal: ctx.signal,
-      }),
+    run: async (req, ctx) =>
+      passed(
+        ctx,
+        "tool.result",
+        req.name,
+        await ctx.runner.call({
+          agent: ctx.agent,
+          tool: req.name,
+          args: req.args,
+          path: "sdk",
+          signal: ctx.signal,
+        }),
+        req.name,
+      ),
   },
   "tool.authorize": {
     // A tool that runs inside the agent's own (sandboxed) process: decided and audited with
@@ -152,17 +188,18 @@ export const SDK_OPS: SdkOpTable = {
     },
   },
   "http.fetch": {
-    ask: (req) => ({
-      path: "sdk",
-      action: "net.fetch",
-      resource: req.url,
-      args: {
-        method: req.method,
-        headers: Object.keys(req.headers),
-        bodyBytes: req.body?.length ?? 0,
-      },
-    }),
-    run: (req, ctx) => withDeadline(ctx.signal, 30000, (both) => httpFetch(req.url, req, both)),
+    ask: (req) => fetchAsk("sdk", req.url, req.method, Object.keys(req.headers), req.body?.length),
+    run: (req, ctx) => {
+      // Exfiltration through an allowed host: the URL and body leave only as the rules allow.
+      const out = passed(ctx, "http.request", req.url, { url: req.url, body: req.body ?? null });
+      const { url, body } = out as { url: string; body: string | null };
+      if (url !== req.url) {
+        // A rewritten URL could name another host than the one allowed: never sent.
+        throw new RefusalError("denied", "output rules: a secret in the URL (redacted: not sent)");
+      }
+      const sent = { ...req, body: body ?? undefined };
+      return withDeadline(ctx.signal, 30000, (both) => httpFetch(url, sent, both));
+    },
   },
   "env.get": {
     ask: (req) => ({ path: "sdk", action: "env.get", resource: req.name }),
@@ -176,7 +213,8 @@ export const SDK_OPS: SdkOpTable = {
       args: { bytes: JSON.stringify(req.output ?? null).length },
     }),
     run: (req, ctx) => {
-      ctx.onEvent?.({ type: "output", agent: ctx.agent.name, output: req.output });
+      const output = passed(ctx, "emit", "output", req.output ?? null);
+      ctx.onEvent?.({ type: "output", agent: ctx.agent.name, output });
       return null;
     },
   },
@@ -188,7 +226,8 @@ export const SDK_OPS: SdkOpTable = {
       args: { level: req.level },
     }),
     run: (req, ctx) => {
-      ctx.onEvent?.({ type: "log", agent: ctx.agent.name, level: req.level, message: req.message });
+      const message = passed(ctx, "log", "log", req.message) as string;
+      ctx.onEvent?.({ type: "log", agent: ctx.agent.name, level: req.level, message });
       return null;
     },
   },
@@ -236,7 +275,8 @@ export const SDK_OPS: SdkOpTable = {
       const def = saga(req);
       if (!ctx.sagas) throw new RefusalError("failed", "this host does not run sagas");
       const s = await ctx.sagas.run(ctx.agent, def);
-      return {
+      // The steps' tool results come back to the agent: the same rules as a tool.call's.
+      return passed(ctx, "tool.result", `saga:${def.name}`, {
         id: s.id,
         status: s.status,
         reason: s.reason ?? null,
@@ -245,7 +285,7 @@ export const SDK_OPS: SdkOpTable = {
           status: st.status,
           result: st.result ?? null,
         })),
-      };
+      });
     },
   },
   "messages.send": {

@@ -21,8 +21,9 @@ export interface Running {
   signer: Signer;
   /** The ring the operator assigned (trust never promotes above it, nor into 0/1). */
   assigned: number;
-  broker: BrokerServer;
-  gateway: Gateway;
+  broker: Pick<BrokerServer, "close">;
+  /** Its SDK gateway (a command agent's: its MCP gateway). */
+  gateway: Pick<Gateway, "close" | "setRate">;
   unwatch: () => void;
   timer: ReturnType<typeof setTimeout> | null;
   /** When its counted denials happened (`performance.now()`), oldest first. */

@@ -45,6 +45,7 @@ import {
   spawnAgent,
 } from "../supervisor/spawn.ts";
 import { installPackage, type StoredPackage } from "../supervisor/store.ts";
+import { type Egress, egressFor } from "../egress/mod.ts";
 import { pinned, PROJECT_CONFIG } from "../supervisor/bundle.ts";
 import { wardenHome } from "../state.ts";
 import { sha256Hex } from "../../governance/audit/sha256.ts";
@@ -52,6 +53,7 @@ import { diskUsage } from "../supervisor/watchdog.ts";
 import { trustCap } from "../trust/reactions.ts";
 import type { AgentSpec, HostOptions } from "./types.ts";
 import { argsProblem, envProblem } from "./agent_input.ts";
+import { startCommand } from "./command_start.ts";
 
 /** What a start needs of the host besides its public services. */
 export interface StartContext {
@@ -69,8 +71,10 @@ export interface Started {
   /** The audit note when trust capped the asked ring ("" when it did not). */
   capNote: string;
   child: Deno.ChildProcess;
-  broker: BrokerServer;
-  gateway: Gateway;
+  /** Its permission broker (a command agent has none: its no-op close). */
+  broker: Pick<BrokerServer, "close">;
+  /** Its SDK gateway, or a command agent's MCP gateway. */
+  gateway: Pick<Gateway, "close" | "setRate">;
   budgets: Budgets;
   cgroup: AgentCgroup | null;
   paths: AgentPaths;
@@ -88,6 +92,7 @@ export async function startProcess(
   signer: Signer,
   plugin?: PluginChannel,
 ): Promise<Started> {
+  if (spec.command) return startCommand(c, spec, signer);
   const npmEntry = spec.module.startsWith("npm:");
   const module = npmEntry ? spec.module : resolve(spec.module);
   if (!npmEntry) {
@@ -186,6 +191,7 @@ export async function startProcess(
       dir: paths.dir,
       writesAnywhere: c.opts.rings.doc.rings[ring].write === true,
       stored,
+      storeDir: c.opts.storeDir ?? join(wardenHome(), "store"),
     });
   } catch (e) {
     throw cannotStart(name, message(e));
@@ -240,7 +246,9 @@ export async function startProcess(
   const why = unconfinedRefusal(c.opts, sandbox, ring);
   if (why) refuse(why);
   // The seccomp profile and Landlock TCP/scope rules of the ring; a required one missing refuses.
-  const kl = sandbox.path ? kernelLayers(ring, ceiling, sandbox.abi ?? 1) : null;
+  const kl = sandbox.path
+    ? kernelLayers(ring, ceiling, sandbox.abi ?? 1, sandbox.netns ?? true)
+    : null;
   const missing = kl && missingLayerRefusal(kl.missing);
   if (missing) refuse(missing);
   if (!sandbox.path) {
@@ -256,7 +264,19 @@ export async function startProcess(
   const cgroup = agentCgroup(budgets, c.opts.cgroups);
   let child: Deno.ChildProcess;
   let layers: LayerState[] = [];
+  let egress: Egress | undefined;
   try {
+    // In its own network namespace the agent's one way out is its egress proxy (closed with
+    // the gateway); a ring with no network at all gets none.
+    egress = await egressFor(kl?.layers, {
+      dir: paths.dir,
+      agent: ref,
+      governor: c.host.governor,
+      host: c.host,
+      approvals: c.opts.approvals,
+      upstreamCaCerts: c.opts.egressCaCerts,
+      signal: gateway.signal,
+    });
     const kernel = sandbox.path
       ? { launcher: sandbox.path, denoReal: Deno.realPathSync(deno), layers: kl?.layers }
       : null;
@@ -268,7 +288,18 @@ export async function startProcess(
       resource: "hostname",
     });
     if (kernel && !real && canSetHostname()) ref.syntheticHostname = syntheticHostname(name);
-    const plan = { spec, ceiling, ref, own, paths, budgets, deno, plugin: !!plugin, kernel };
+    const plan = {
+      spec,
+      ceiling,
+      ref,
+      own,
+      paths,
+      budgets,
+      deno,
+      plugin: !!plugin,
+      kernel,
+      egress,
+    };
     const planned = spawnPlan(plan);
     child = spawnAgent(planned);
     layers = layersInForce(
@@ -287,6 +318,7 @@ export async function startProcess(
   } catch (e) {
     broker.close();
     gateway.close();
+    await egress?.close();
     cgroup?.remove();
     throw cannotStart(name, message(e));
   }

@@ -68,6 +68,13 @@ export interface AgentSpec {
    * is still an `env` check decided by the policy; loader and runtime variables are refused.
    */
   processEnv?: Record<string, string>;
+  /**
+   * A command agent: run this program and its arguments (`python3 agent.py`, any executable)
+   * at the ring instead of a Deno module, under the kernel layers only (no broker, no SDK); it
+   * reaches the host's tools over MCP (runtime/host/command_mcp.ts). `module` then names its
+   * code for the audit log (its script, or the program).
+   */
+  command?: string[];
 }
 
 /** Something that happened in the host. */
@@ -111,6 +118,11 @@ export interface HostOptions {
    * (or null) each agent's ring budget `denialFlood` applies: there is always a flood limit.
    */
   killOnDenials?: { count: number; windowMs: number } | null;
+  /**
+   * Extra certificate authorities (PEM) the host trusts when its egress proxy makes an agent's
+   * HTTPS request (besides the system roots): an operator's internal CA, a test server's.
+   */
+  egressCaCerts?: string[];
   /** Agent cgroups for the memory and pids budgets: "auto" (default) when the host can, "off". */
   cgroups?: "auto" | "off";
   /** Directory for sockets, caches and default workspaces (a temp dir by default). */

@@ -8,6 +8,7 @@ import {
   type PolicySource,
 } from "../../governance/mod.ts";
 import { compileRings, type RingCeilings } from "../../governance/rings/mod.ts";
+import { attachOutputRules, compileOutputRules } from "../../governance/outputs/mod.ts";
 import { realPath } from "../broker/map.ts";
 import { cedarEngine } from "./cedar_engine.ts";
 
@@ -88,12 +89,14 @@ export function loadPolicy(
   const list = typeof targets === "string" ? [targets] : [...targets];
   if (options.builtin) list.unshift(BUILTIN_POLICY);
   const sources = list.flatMap(policyFiles).map(readSource);
-  return compilePolicySet(sources, {
+  const resolveInclude = (inc: string, from: string) => readSource(resolve(dirname(from), inc));
+  const policy = compilePolicySet(sources, {
     resolvePath: realPath,
     cedarEngine,
     ...options,
-    resolveInclude: (inc, from) => readSource(resolve(dirname(from), inc)),
+    resolveInclude,
   });
+  return attachOutputRules(policy, compileOutputRules(sources, resolveInclude));
 }
 
 /** Load the ring ceilings (the shipped ones by default). */

@@ -14,11 +14,13 @@ import type { AgentHost } from "../host.ts";
 import { operatorSubject } from "../governor.ts";
 import type { ApprovalQueue } from "../approvals/queue.ts";
 import type { VerifyResult } from "../audit/verify.ts";
+import type { FleetView } from "../fleet/directory.ts";
 import { inWorker } from "./offload.ts";
 import { loadPolicy } from "../policy/loader.ts";
 import { authorizeStart, RANK, type Role, StartBody } from "./roles.ts";
 import { ringBudgets } from "../../governance/rings/mod.ts";
 import { PolicyValidator, type ValidatorOptions } from "./validate.ts";
+import { memoryRoutes } from "./memory_routes.ts";
 
 export type { Role };
 
@@ -44,11 +46,28 @@ export interface ControlPlaneOptions {
   agentRoots?: string[];
   /** Deadline and queue of `POST /api/policy/validate` (a Worker compiles). */
   validation?: ValidatorOptions;
+  /**
+   * Fleet mode: issue a revocation for an agent on any host (runtime/fleet/revocations.ts);
+   * resolves with its stream position. Without it a kill reaches only this host's agents.
+   */
+  revoke?: (
+    kind: "agent_kill" | "agent_ban",
+    target: string,
+    reason: string,
+    by: string,
+  ) => Promise<number>;
+  /**
+   * Fleet mode: hosts and agents across the fleet (`GET /api/fleet`), and `GET /api/audit`
+   * answered from every host's shipped entries (runtime/fleet/directory.ts).
+   */
+  fleet?: FleetView;
 }
 
 /** The body of `POST /api/agents/:id/{kill,stop}`. */
 export const ReasonBody = z.strictObject({
   reason: z.string().min(1).max(1024).default("operator request"),
+  /** kill only, fleet mode: also refuse the agent's starts on every host (`agent_ban`). */
+  ban: z.boolean().optional(),
 });
 /** The body of `POST /api/agents/:id/ring`. */
 export const RingBody = z.strictObject({ ring: z.number().int().min(0).max(3) });
@@ -183,7 +202,25 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     app.post(`/api/agents/:id/${verb}`, auth("operator"), async (c) => {
       const b = await body(c, ReasonBody);
       if (b instanceof Response) return b;
-      const h = host.get(c.req.param("id") ?? "");
+      const id = c.req.param("id") ?? "";
+      const h = host.get(id);
+      if (b.ban && (verb !== "kill" || !o.revoke)) {
+        return c.json({ error: "ban: only a kill in fleet mode (--fleet) can ban" }, 400);
+      }
+      // Fleet mode: an agent on another host (or a ban) goes through the revocation stream.
+      if (verb === "kill" && o.revoke && (!h || b.ban)) {
+        const kind = b.ban ? "agent_ban" : "agent_kill";
+        let pos: number;
+        try {
+          pos = await o.revoke(kind, h?.id ?? id.slice(0, 512), b.reason, c.get("who").name);
+        } catch (e) {
+          const why = (e as Error).message.split("\n")[0];
+          audit(c, verb, id.slice(0, 128), `refused: ${why}`, "deny");
+          return c.json({ error: why }, 503);
+        }
+        audit(c, verb, id.slice(0, 128), `${kind} #${pos}: ${b.reason}`);
+        if (!h) return c.json({ revocation: pos, kind }, 202);
+      }
       if (!h) return c.json({ error: "unknown agent" }, 404);
       audit(c, verb, h.id, b.reason);
       const exit = await h.kill(
@@ -252,7 +289,7 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     until: z.string().datetime().optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(200),
   });
-  app.get("/api/audit", auth("viewer"), (c) => {
+  app.get("/api/audit", auth("viewer"), async (c) => {
     const q = Query.safeParse(c.req.query());
     if (!q.success) {
       return c.json({
@@ -260,12 +297,28 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
       }, 400);
     }
     const { agent, action, effect, since, until, limit } = q.data;
+    if (o.fleet && c.req.query("scope") !== "local") {
+      try {
+        return c.json(await o.fleet.audit({ agent, action, effect, since, until, limit }));
+      } catch (e) {
+        // The database is away: this host's own entries, and a header saying so.
+        c.header("x-warden-audit-scope", `local: ${(e as Error).message}`.slice(0, 300));
+      }
+    }
     const out = host.audit.recent.filter((e) =>
       (!agent || e.agent.name === agent || e.agent.id === agent) &&
       (!action || e.action === action) &&
       (!effect || e.effect === effect) && (!since || e.ts >= since) && (!until || e.ts <= until)
     );
     return c.json(out.slice(-limit));
+  });
+  app.get("/api/fleet", auth("viewer"), async (c) => {
+    if (!o.fleet) return c.json({ error: "this host is not in a fleet (--fleet)" }, 404);
+    try {
+      return c.json(await o.fleet.overview());
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 503);
+    }
   });
   app.get("/api/audit/verify", auth("viewer"), async (c) => {
     if (!host.audit.path) {
@@ -306,26 +359,42 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
 
   // Approvals
   // The parked requests' arguments (which the audit log keeps only as digests): approvers only.
-  app.get("/api/approvals", auth("operator"), (c) => c.json(o.approvals.list()));
+  app.get("/api/approvals", auth("operator"), async (c) => {
+    try {
+      return c.json(await o.approvals.listAll());
+    } catch (e) {
+      return c.json({ error: (e as Error).message.split("\n")[0] }, 503);
+    }
+  });
   for (const verb of ["approve", "deny"] as const) {
     app.post(`/api/approvals/:id/${verb}`, auth("operator"), async (c) => {
       const b = await body(c, DecideBody);
       if (b instanceof Response) return b;
       const id = c.req.param("id") ?? "";
-      const r = o.approvals.decide(
-        id,
-        verb === "approve" ? "approved" : "denied",
-        c.get("who").name,
-        b.hash,
-      );
+      let r;
+      try {
+        r = await o.approvals.decideAny(
+          id,
+          verb === "approve" ? "approved" : "denied",
+          c.get("who").name,
+          b.hash,
+        );
+      } catch (e) {
+        return c.json({ error: (e as Error).message.split("\n")[0] }, 503);
+      }
       if (r === "ok") return c.json({ ok: true });
       const why = r === "unknown"
         ? "no such pending approval"
+        : r === "decided"
+        ? "this approval was already decided (or expired)"
         : "the hash is not the one shown with this approval: re-read the request and decide again";
       audit(c, verb, id.slice(0, 128), `refused: ${why}`, "deny");
       return c.json({ error: why }, r === "unknown" ? 404 : 409);
     });
   }
+
+  // Memory quarantine review (memory_routes.ts)
+  memoryRoutes(app, host, auth("operator"), audit);
 
   // Trust, sagas, plugins, SRE
   app.get(

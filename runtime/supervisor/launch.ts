@@ -160,12 +160,15 @@ export interface LaunchInput {
    * profile, TCP and scope rules: `kernelLayers`) of the agent's ring; null without one.
    */
   kernel: { launcher: string; denoReal: string; layers?: KernelLayers } | null;
+  /** The agent's egress proxy (runtime/egress `startEgress`), with a network namespace. */
+  egress?: { port: number; socketPath: string; caPath: string; env: Record<string, string> };
 }
 
 /** The spawn of one agent: flags, kernel roots, files, OS limits and environment. */
 export function spawnPlan(i: LaunchInput): SpawnSpec {
   const { spec, ceiling, ref, own, paths } = i;
   const roots = kernelRoots(ceiling, ref, paths.denoDir, own);
+  const egress = i.kernel?.layers?.netns ? i.egress : undefined;
   return {
     deno: i.deno,
     bootstrap: i.plugin ? PLUGIN_BOOTSTRAP : BOOTSTRAP,
@@ -186,24 +189,44 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     stdin: spec.stdin,
     args: spec.args,
     nodeArgv: !i.plugin &&
-      (spec.bundle === true || own.store !== undefined || (spec.args?.length ?? 0) > 0),
-    env: agentEnv(spec, ref.workspace),
+      (spec.bundle === true || own.store !== undefined || own.nodeFs === true ||
+        (spec.args?.length ?? 0) > 0),
+    env: { ...agentEnv(spec, ref.workspace), ...(egress?.env ?? {}) },
+    ...(egress ? { certFile: egress.caPath } : {}),
     sandbox: i.kernel
       ? {
         launcher: i.kernel.launcher,
         pinCwd: pinsCwd(ceiling),
-        ...i.kernel.layers,
+        // A ring that may not run programs starts none, whatever its runtime's checks say.
+        noExec: pinsCwd(ceiling),
+        ...kernelWithEgress(i.kernel.layers, egress),
         readWrite: roots.readWrite,
         readOnly: [
           ...SYSTEM_READ_ONLY,
           i.kernel.denoReal,
           BOOTSTRAP_DIR,
           paths.importMap,
+          ...(egress ? [egress.caPath] : []),
           ...roots.readOnly,
         ],
       }
       : undefined,
   };
+}
+
+/**
+ * The ring's kernel layers with the egress forwarder: inside its own namespace the agent's one
+ * way out is the proxy's loopback port (added to Landlock's TCP connect rules when the ring has
+ * them).
+ */
+function kernelWithEgress(
+  layers: KernelLayers | undefined,
+  egress: LaunchInput["egress"],
+): Partial<KernelLayers> & { egress?: string; egressPort?: number } {
+  if (!layers || !egress) return { ...layers };
+  const tcp = layers.tcp &&
+    { ...layers.tcp, connect: [...new Set([...layers.tcp.connect, egress.port])] };
+  return { ...layers, tcp, egress: `${egress.port}:${egress.socketPath}`, egressPort: egress.port };
 }
 
 /**

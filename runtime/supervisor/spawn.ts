@@ -40,7 +40,18 @@ export interface SpawnSpec {
     readWrite: string[];
     /** Make chdir/fchdir/chroot fail (seccomp), so relative paths always mean the workspace. */
     pinCwd?: boolean;
+    /** Start no program at all (seccomp: execve refused after the launcher's own exec). */
+    noExec?: boolean;
+    /** Create no unix socket (seccomp); `unixFd`: the one connection it is handed instead. */
+    noUnix?: boolean;
+    unixFd?: string;
+    /** With `netns`: the egress forwarder, `PORT:SOCKET` (runtime/egress). */
+    egress?: string;
+    /** Its loopback port (for the layer report). */
+    egressPort?: number;
   } & Partial<KernelLayers>;
+  /** A CA file the agent's Deno trusts besides the system roots (`--cert`: the egress CA). */
+  certFile?: string;
 }
 
 /** What the Deno runtime itself needs to read, besides the agent's own trees. */
@@ -114,6 +125,7 @@ export function agentArgv(s: SpawnSpec): string[] {
     "--no-lock",
     "--cached-only",
     `--v8-flags=--max-old-space-size=${s.heapMb}`,
+    ...(s.certFile ? [`--cert=${s.certFile}`] : []),
     ...s.flags,
     s.bootstrap,
     s.sdkSocket,
@@ -121,6 +133,17 @@ export function agentArgv(s: SpawnSpec): string[] {
     s.nodeArgv ? "node" : "deno",
     ...(s.args ?? []),
   ];
+  return [...confinementArgv(s), ...deno];
+}
+
+/**
+ * The wrappers and kernel launcher a program runs under (session, parent-death signal, OS
+ * limits, UTS namespace, Landlock/seccomp), in order; the program's own argv follows. Deno
+ * agents and command agents (command.ts) share it.
+ */
+export function confinementArgv(
+  s: Pick<SpawnSpec, "cpuSeconds" | "fileSizeBytes" | "hostname" | "sandbox">,
+): string[] {
   const argv: string[] = [];
   if (WRAPPERS.setsid) argv.push(WRAPPERS.setsid);
   if (WRAPPERS.setpriv) argv.push(WRAPPERS.setpriv, "--pdeathsig", "KILL");
@@ -135,12 +158,16 @@ export function agentArgv(s: SpawnSpec): string[] {
   if (s.sandbox) {
     argv.push(s.sandbox.launcher);
     if (s.sandbox.pinCwd) argv.push("--pin-cwd");
+    if (s.sandbox.noExec) argv.push("--no-exec");
+    if (s.sandbox.noUnix) argv.push("--no-unix");
+    if (s.sandbox.unixFd) argv.push("--unix-fd", s.sandbox.unixFd);
     argv.push(...kernelLayerFlags(s.sandbox));
+    if (s.sandbox.netns && s.sandbox.egress) argv.push("--egress", s.sandbox.egress);
     for (const p of s.sandbox.readOnly) argv.push("--ro", p);
     for (const p of s.sandbox.readWrite) argv.push("--rw", p);
     argv.push("--");
   }
-  return [...argv, ...deno];
+  return argv;
 }
 
 /** The launcher flags of an agent's seccomp profile and Landlock network and scope rules. */
@@ -152,6 +179,7 @@ export function kernelLayerFlags(k: Partial<KernelLayers>): string[] {
     for (const p of k.tcp.bind) out.push("--tcp-bind", String(p));
   }
   if (k.noInet) out.push("--no-inet");
+  if (k.netns) out.push("--netns");
   if (k.scope) out.push("--scope");
   return out;
 }

@@ -2,7 +2,7 @@
 import { type CliSpec, command, UsageError } from "../../runtime/cli/runner.ts";
 
 /** The benchmark groups `--only` selects. */
-export const BENCH_GROUPS = ["policy", "cedar", "host", "mcp", "audit", "memory"] as const;
+export const BENCH_GROUPS = ["policy", "cedar", "host", "mcp", "audit", "memory", "fleet"] as const;
 
 /** `--only`'s value, checked: undefined (every group) or one of {@link BENCH_GROUPS}. */
 export function onlyGroup(v: string | undefined): string | undefined {
@@ -16,11 +16,13 @@ export function onlyGroup(v: string | undefined): string | undefined {
 export const benchSpec: CliSpec = {
   name: "bench",
   command: command({
-    args: `[--json] [--quick] [--no-agt] [--only ${BENCH_GROUPS.join("|")}]`,
+    args: `[--json] [--markdown] [--quick] [--no-agt] [--only ${BENCH_GROUPS.join("|")}]`,
     help: "  Every hot path with p50/p99/p99.9 and ops/s; --json: one JSON object per case on\n" +
-      "  stdout; --no-agt: skip the agent-governance-sdk comparison.",
+      "  stdout; --markdown: one Markdown table headed by the machine (README's Performance\n" +
+      "  table); --no-agt: skip the agent-governance-sdk comparison.",
     options: {
       json: { type: "boolean" },
+      markdown: { type: "boolean" },
       quick: { type: "boolean" },
       "no-agt": { type: "boolean" },
       only: { type: "string" },

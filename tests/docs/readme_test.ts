@@ -11,6 +11,7 @@ import { parseTemplate } from "../../governance/plugins/mod.ts";
 import { compileRings, DEFAULT_BUDGETS, parseSize, type Ring } from "../../governance/rings/mod.ts";
 import { compileSlos } from "../../governance/sre/mod.ts";
 import { Tokens } from "../../runtime/cli/host.ts";
+import { FleetConfigFile } from "../../runtime/fleet/config.ts";
 import { loadPolicy } from "../../runtime/policy/loader.ts";
 import { DecideBody, PolicyText, ReasonBody, RingBody } from "../../runtime/server/api.ts";
 import { StartBody } from "../../runtime/server/roles.ts";
@@ -105,6 +106,7 @@ Deno.test("README: the budgets table is the built-in defaults", () => {
     memoryBytes: parseSize(cells("memory")[ring].replace(" ", "")),
     diskBytes: parseSize(cells("disk")[ring].replace(" ", "")),
     pids: Number(cells("pids")[ring]),
+    cpu: Number(cells("cpu")[ring]),
     brokerRate: Number(cells("brokerRate")[ring]),
     denialFlood: flood(cells("denialFlood")[ring]),
   }));
@@ -135,6 +137,7 @@ const FORMATS: Record<string, (f: Fence, dir: string) => void | Promise<void>> =
   "slos.yaml": (f) => void compileSlos(f.body, "slos.yaml"),
   "chaos.json": (f) => void ChaosConfig.parse(JSON.parse(f.body)),
   "tokens.json": (f) => void Tokens.parse(JSON.parse(f.body)),
+  "fleet-config.json": (f) => void FleetConfigFile.parse(JSON.parse(f.body)),
   "plugin.json": (f) => {
     const shown = parseTemplate(f.body, "README plugin.json");
     const shipped = JSON.parse(

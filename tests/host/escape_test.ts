@@ -5,6 +5,7 @@
  */
 import { join, relative } from "node:path";
 import { assertEquals } from "../policy/asserts.ts";
+import { EGRESS_ENV } from "../../runtime/egress/mod.ts";
 import { type Ctx, describe, escapeAgent, newHost, type Run, withEscapeHost } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -125,8 +126,9 @@ Deno.test("escape 5: the environment cannot be dumped", opts, async () => {
       assertEquals(run.exit, { code: 0, signal: null, killed: null }, describe(run));
       const by = Object.fromEntries(run.attempts.map((a) => [a.step, a]));
       const env = JSON.parse(by["Deno.env.toObject"].value ?? "{}") as Record<string, string>;
-      // Deno adds PATH (its node-compat shims, in the agent's own cache) and a shim flag.
-      const own = ["DENO_NODE_SHIM_ACTIVE", "HOME", "NO_COLOR", "PATH", "TMPDIR"];
+      // Deno adds PATH (its node-compat shims, in the agent's own cache) and a shim flag; at
+      // ring 2 the egress proxy's variables name 127.0.0.1 in the agent's own namespace.
+      const own = ["DENO_NODE_SHIM_ACTIVE", "HOME", "NO_COLOR", "PATH", "TMPDIR", ...EGRESS_ENV];
       assertEquals(Object.keys(env).filter((k) => !own.includes(k)), [], describe(run));
       assertEquals(env.HOME, join(ctx.workspace, ".warden-home"));
       assertEquals(env.PATH === undefined || env.PATH.endsWith("/node_compat_bin"), true, env.PATH);

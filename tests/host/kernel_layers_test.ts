@@ -35,7 +35,13 @@ Deno.test("layers: seccomp profile and TCP/scope rules per ring; which are requi
   assertEquals(tcpRules(["a:99999"]), null);
   const ring3 = kernelLayers(3, { net: false }, 7);
   assertEquals(ring3, {
-    layers: { seccomp: "full", tcp: { connect: [], bind: [] }, scope: true, noInet: true },
+    layers: {
+      seccomp: "full",
+      tcp: { connect: [], bind: [] },
+      scope: true,
+      noInet: true,
+      netns: true,
+    },
     missing: [],
     unavailable: [],
   });
@@ -44,7 +50,13 @@ Deno.test("layers: seccomp profile and TCP/scope rules per ring; which are requi
     tcp: null,
     scope: true,
     noInet: false,
+    netns: true,
   });
+  // Rings 2 and 3 need a network namespace of their own; without one the start is refused.
+  const noNs = kernelLayers(2, { net: true }, 7, "cannot unshare: Operation not permitted");
+  assertEquals(noNs.missing, ["network namespace (cannot unshare: Operation not permitted)"]);
+  assertEquals(noNs.layers.netns, undefined);
+  assertEquals(kernelLayers(1, { net: true }, 7, "no").missing, []);
   assertEquals(kernelLayers(0, { net: false }, 7).layers, {
     seccomp: "minimal",
     tcp: null,
@@ -66,6 +78,7 @@ Deno.test("layers: seccomp profile and TCP/scope rules per ring; which are requi
     "--seccomp=full",
     "--tcp",
     "--no-inet",
+    "--netns",
     "--scope",
   ]);
   assertEquals(old3.layers.noInet, true); // seccomp needs no Landlock ABI
@@ -110,6 +123,7 @@ Deno.test("spawn: the ring's kernel layers reach the launcher's command line", (
     "--seccomp=full",
     "--tcp",
     "--no-inet",
+    "--netns",
     "--scope",
     "--ro",
     "/r",

@@ -17,6 +17,8 @@ export interface Sandbox {
   why: string;
   /** The kernel's Landlock ABI version (when path is set). */
   abi?: number;
+  /** true: the launcher can give an agent its own network namespace; else why it cannot. */
+  netns?: true | string;
 }
 
 /** The syscalls the launcher refuses, per profile (its C table). */
@@ -75,5 +77,17 @@ export function landlockSandbox(): Sandbox {
   }
   const abi = new Deno.Command(bin, { args: ["--abi"], stdout: "piped", stderr: "null" })
     .outputSync();
-  return (cached = { path: bin, why: "", abi: Number(new TextDecoder().decode(abi.stdout)) || 1 });
+  const ns = new Deno.Command(bin, {
+    args: ["--netns", "--ro", "/", "--", "/bin/true"],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  return (cached = {
+    path: bin,
+    why: "",
+    abi: Number(new TextDecoder().decode(abi.stdout)) || 1,
+    netns: ns.success ||
+      (new TextDecoder().decode(ns.stderr).trim().replace(/^warden-sandbox: /, "") ||
+        `probe exited ${ns.code}`),
+  });
 }

@@ -13,6 +13,9 @@ export type SeccompProfile = "minimal" | "kernel" | "full";
 export const LANDLOCK_NET_ABI = 4;
 export const LANDLOCK_SCOPE_ABI = 6;
 
+/** The loopback port of the egress proxy inside an agent's network namespace. */
+export const EGRESS_PORT = 3128;
+
 /** TCP ports the agent may connect to and bind (Landlock ABI 4); empty lists refuse all. */
 export interface TcpRules {
   connect: number[];
@@ -28,6 +31,11 @@ export interface KernelLayers {
   scope: boolean;
   /** No IPv4, IPv6 or packet socket at all (seccomp): the ring allows no network. */
   noInet: boolean;
+  /**
+   * A network namespace of its own (rings 2 and 3): only loopback, no route out; egress only
+   * through the host's proxy (runtime/egress) when the ring allows any network.
+   */
+  netns?: boolean;
 }
 
 /** One syscall the launcher refuses: its name, errno and the least profile that refuses it. */
@@ -71,15 +79,19 @@ export function tcpRules(net: boolean | string[]): TcpRules | null {
  * (ABI 4). Best-effort (used where the kernel has them, reported as missing otherwise): the
  * scope rules at rings 1 to 3 (ABI 6), and the TCP rules at ring 1. A ring that allows no
  * network at all also gets no IP socket (seccomp: UDP, SCTP, raw and MPTCP too, which Landlock's
- * TCP rules do not see), on every kernel.
+ * TCP rules do not see), on every kernel. Rings 2 and 3 also need a network namespace of their
+ * own (`netns`: why the launcher cannot make one, or true when it can).
  */
 export function kernelLayers(
   ring: number,
   ceiling: { net: boolean | string[] },
   abi: number,
+  netns: true | string = true,
 ): { layers: KernelLayers; missing: string[]; unavailable: string[] } {
   const missing: string[] = [];
   const unavailable: string[] = [];
+  const wantsNetns = ring >= 2;
+  if (wantsNetns && netns !== true) missing.push(`network namespace (${netns})`);
   let tcp = ring >= 1 ? tcpRules(ceiling.net) : null;
   const noInet = tcp !== null && tcp.connect.length === 0 && tcp.bind.length === 0;
   if (tcp && abi < LANDLOCK_NET_ABI) {
@@ -92,7 +104,9 @@ export function kernelLayers(
     unavailable.push(`Landlock scope rules (ABI ${LANDLOCK_SCOPE_ABI}; kernel has ${abi})`);
     scope = false;
   }
-  return { layers: { seccomp: seccompProfile(ring), tcp, scope, noInet }, missing, unavailable };
+  const layers: KernelLayers = { seccomp: seccompProfile(ring), tcp, scope, noInet };
+  if (wantsNetns && netns === true) layers.netns = true;
+  return { layers, missing, unavailable };
 }
 
 /** Why `sandbox: "require"` refuses this start (a layer the ring needs is missing), or null. */
@@ -126,6 +140,10 @@ export interface LayerInput {
     readOnly: string[];
     readWrite: string[];
     pinCwd?: boolean;
+    /** No program may be started (`--no-exec`). */
+    noExec?: boolean;
+    /** The egress proxy's loopback port inside the namespace. */
+    egressPort?: number;
   } & Partial<KernelLayers>;
   unavailable?: string[];
   table: DeniedSyscall[];
@@ -147,10 +165,11 @@ export function layerReport(i: LayerInput): LayerState[] {
     layers.push(
       off("landlock-fs", true),
       off("landlock-net"),
+      off("netns"),
       off("landlock-scope"),
       off("seccomp"),
     );
-    layers.push(off("cwd"));
+    layers.push(off("cwd"), off("exec"));
   } else {
     layers.push({
       layer: "landlock-fs",
@@ -176,6 +195,21 @@ export function layerReport(i: LayerInput): LayerState[] {
           detail: tcpGone + (s.noInet ? "; no IP socket at all (seccomp)" : ""),
         }
         : { layer: "landlock-net", state: "off", detail: "TCP left to the broker at this ring" },
+    );
+    layers.push(
+      s.netns
+        ? {
+          layer: "netns",
+          state: "on",
+          detail: s.noInet
+            ? "own network namespace: loopback only, no route out (and no IP socket)"
+            : `own network namespace: loopback only, no route out, no resolver; egress only ` +
+              `through the host's proxy${s.egressPort ? ` on 127.0.0.1:${s.egressPort}` : ""}, ` +
+              `each request decided (net.fetch by URL, net.connect by host:port)`,
+        }
+        : gone("network namespace")
+        ? { layer: "netns", state: "missing", detail: gone("network namespace")! }
+        : { layer: "netns", state: "off", detail: "the host's network at this ring" },
     );
     const scopeGone = gone("scope");
     layers.push(
@@ -205,6 +239,13 @@ export function layerReport(i: LayerInput): LayerState[] {
       detail: s.pinCwd
         ? "pinned: chdir, fchdir and chroot refused"
         : "not pinned (the ring may run programs)",
+    });
+    layers.push({
+      layer: "exec",
+      state: s.noExec ? "on" : "off",
+      detail: s.noExec
+        ? "no program can be started: execve refused after the launcher's own (seccomp)"
+        : "programs may be started (the ring may run programs; Landlock bounds what they reach)",
     });
   }
   layers.push({

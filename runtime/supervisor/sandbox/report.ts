@@ -9,6 +9,7 @@ import { type SpawnSpec, SYSTEM_READ_ONLY } from "../spawn.ts";
 import { deniedSyscalls, type Sandbox } from "./build.ts";
 import {
   deniedBy,
+  EGRESS_PORT,
   kernelLayers,
   layerLines,
   layerReport,
@@ -51,7 +52,7 @@ export function explainSandbox(
 ): string[] {
   const { module, workspace } = agent;
   const abi = sandbox.path ? sandbox.abi ?? 1 : null;
-  const kl = abi === null ? null : kernelLayers(ring, ceiling, abi);
+  const kl = abi === null ? null : kernelLayers(ring, ceiling, abi, sandbox.netns ?? true);
   const named = (l: boolean | string[], always: string[]) =>
     l === true ? ["/"] : [...new Set([...always, ...(l === false ? [] : l)])];
   const deno = (() => {
@@ -70,21 +71,28 @@ export function explainSandbox(
       ? `\${code}: each file of ${module}'s module graph, and the SDK`
       : p;
   const plan = kl
-    ? { readOnly, readWrite, pinCwd: pinsCwd(ceiling), ...kl.layers, launcher: "" }
+    ? {
+      readOnly,
+      readWrite,
+      pinCwd: pinsCwd(ceiling),
+      ...kl.layers,
+      launcher: "",
+      ...(kl.layers.netns && !kl.layers.noInet ? { egressPort: EGRESS_PORT } : {}),
+    }
     : undefined;
   const cg = cgroupSupport();
   const budgets = cg.version
     ? `budgets: cgroup ${cg.version} ${
-      [cg.memory ? "memory" : "", cg.pids ? "pids" : ""]
+      [cg.memory ? "memory" : "", cg.pids ? "pids" : "", cg.cpu ? "cpu" : ""]
         .filter(Boolean).join("+")
-    }, watchdog${cg.why ? ` (${cg.why})` : ""}`
+    }, watchdog${cg.cpu ? "" : ", cpu: watchdog"}${cg.why ? ` (${cg.why})` : ""}`
     : `budgets: watchdog (no cgroup: ${cg.why})`;
   const layers = layerReport({
     ring,
     abi,
     why: sandbox.why,
     sandbox: plan,
-    unavailable: kl?.unavailable,
+    unavailable: kl ? [...kl.unavailable, ...kl.missing] : undefined,
     table: deniedSyscalls(),
     budgets,
   });

@@ -5,6 +5,7 @@
  *
  *   warden-sandbox [--abi] [--pin-cwd] [--seccomp=minimal|kernel|full] [--tcp] [--no-inet]
  *                  [--tcp-connect PORT]... [--tcp-bind PORT]... [--scope]
+ *                  [--netns] [--egress PORT:SOCKET]
  *                  [--ro PATH]... [--rw PATH]... -- PROGRAM [ARGS]...
  *
  * --ro paths may be read (and executed); --rw paths may also be written, created and removed.
@@ -20,12 +21,33 @@
  * sockets created outside the sandbox and sending signals to processes outside it. Asking
  * for a rule the kernel cannot enforce fails (exit 78): never a silent fallback.
  *
+ * --netns puts PROGRAM in a network namespace of its own (unshare(2) CLONE_NEWNET; without
+ * CAP_SYS_ADMIN inside a user namespace that maps only the caller's uid and gid) with nothing but
+ * a loopback interface, brought up: no route out, no resolver (/etc/resolv.conf's server is
+ * unreachable), no host loopback service. --egress PORT:SOCKET (needs --netns) binds
+ * 127.0.0.1:PORT inside that namespace before PROGRAM starts and forks a forwarder that relays
+ * each connection to the unix socket SOCKET (the host's egress proxy, which decides every request
+ * and connection); the forwarder dies with PROGRAM (PR_SET_PDEATHSIG) and touches nothing else.
+ * Exit 78 when the namespace cannot be made: never a silent fallback.
+ *
  * --seccomp picks the syscall deny list (see DENIED below and README "Kernel layers"):
  * minimal (the default) refuses only foreign-ABI syscalls; kernel adds the kernel-attack
  * surface (namespaces, mounts, keyrings, bpf, perf, kexec, modules, io_uring, userfaultfd,
  * clock and host settings, the kernel log, quotas, raw I/O ports, file handles); full also
  * refuses reaching into other processes (ptrace, process_vm_readv/writev, pidfd_getfd,
  * process_madvise, kcmp) and personality changes.
+ *
+ * With --no-exec PROGRAM and its descendants can start no program at all (the rings that may
+ * not run programs): the launcher opens PROGRAM, moves the descriptor above RLIMIT_NOFILE, which
+ * it lowers under that number, and execs it with execveat(2); seccomp then refuses execve(2),
+ * every execveat(2) but from that descriptor number (which PROGRAM can never hold) and any
+ * change of RLIMIT_NOFILE. Landlock alone cannot do this: the dynamic loader must stay
+ * executable, and it runs any readable file as a program.
+ *
+ * --no-unix refuses creating unix sockets (socket(2) AF_UNIX; socketpair(2) still works):
+ * Landlock does not guard connect(2) to a socket path, so without it PROGRAM could reach any
+ * listening socket on the host. --unix-fd SOCKET connects to SOCKET first and hands PROGRAM
+ * that one connection (its number in WARDEN_UNIX_FD).
  *
  * With --pin-cwd the working directory is pinned too: a seccomp filter makes chdir(2) and
  * fchdir(2) (and chroot(2)) fail with EPERM for PROGRAM, all its threads and all its
@@ -41,10 +63,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +84,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -150,6 +182,13 @@ struct net_port_attr {
 
 enum profile { P_MINIMAL = 0, P_KERNEL = 1, P_FULL = 2 };
 
+/* "Refused" by returning 0 without running the call (SECCOMP_RET_ERRNO with no errno). */
+#define EIGNORED 0
+
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452 /* Linux 6.6, the same number on every architecture */
+#endif
+
 struct denied_syscall {
   long nr;
   int err;
@@ -167,6 +206,20 @@ static const struct denied_syscall DENIED[] = {
     {__NR_process_madvise, EPERM, P_FULL},
 #endif
     {__NR_kcmp, EPERM, P_FULL},
+    /* file modes, owners and extended attributes by path: Landlock has no right for them, so
+     * a root program could chmod or chown any file it can name (full). A mode change is
+     * ignored (it returns 0 and changes nothing: runtimes chmod their own cache directories
+     * and fail when refused); owners and attributes are refused. */
+    {__NR_chmod, EIGNORED, P_FULL},
+    {__NR_fchmodat, EIGNORED, P_FULL},
+    {__NR_fchmodat2, EIGNORED, P_FULL},
+    {__NR_chown, EPERM, P_FULL},
+    {__NR_lchown, EPERM, P_FULL},
+    {__NR_fchownat, EPERM, P_FULL},
+    {__NR_setxattr, EPERM, P_FULL},
+    {__NR_lsetxattr, EPERM, P_FULL},
+    {__NR_removexattr, EPERM, P_FULL},
+    {__NR_lremovexattr, EPERM, P_FULL},
     /* mounts and namespaces */
     {__NR_mount, EPERM, P_KERNEL},
     {__NR_umount2, EPERM, P_KERNEL},
@@ -248,7 +301,13 @@ static const long PINNED[] = {__NR_chdir, __NR_fchdir, __NR_chroot};
 static const uint32_t IP_FAMILIES[] = {AF_INET, AF_INET6, AF_PACKET};
 #define IPPROTO_MPTCP_NR 262
 
-static int install_syscall_filter(int pin_cwd, enum profile prof, int tcp, int no_inet) {
+/* With --no-exec: RLIMIT_NOFILE, which seccomp keeps PROGRAM from raising again. */
+#define RLIMIT_NOFILE_NR 7
+/* --no-unix: socket(AF_UNIX) refused (Landlock does not guard connecting to a socket path). */
+static int no_unix;
+
+static int install_syscall_filter(int pin_cwd, enum profile prof, int tcp, int no_inet,
+                                  int exec_fd) {
   struct sock_filter prog[MAX_PROG];
   size_t n = 0;
 #define EMIT(x) \
@@ -267,6 +326,44 @@ static int install_syscall_filter(int pin_cwd, enum profile prof, int tcp, int n
   if (FOREIGN_NR_BIT) {
     EMIT(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, FOREIGN_NR_BIT, 0, 1));
     EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+  }
+  if (no_unix) {
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+  }
+  if (exec_fd >= 0) {
+    /* --no-exec: execve(2) never; execveat(2) only from exec_fd, a descriptor number above
+     * PROGRAM's RLIMIT_NOFILE (so PROGRAM can never hold one by that number), which the
+     * launcher's own exec uses; setrlimit/prlimit64 may not change RLIMIT_NOFILE. */
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 0, 6));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)exec_fd, 0, 2));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO + 4));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+#ifdef __NR_setrlimit
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setrlimit, 0, 3));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RLIMIT_NOFILE_NR, 0, 1));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+#endif
+    /* prlimit64(pid, RLIMIT_NOFILE, new != NULL, old): refused; reading it passes. */
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prlimit64, 0, 7));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RLIMIT_NOFILE_NR, 0, 5));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]) + 4));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
   }
   for (size_t k = 0; pin_cwd && k < N_PINNED; k++) {
     EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)PINNED[k], 0, 1));
@@ -355,13 +452,231 @@ static int add_port(int ruleset, uint64_t access, const char *spec) {
   return 0;
 }
 
+
+/* Write `text` to `path` (the user namespace's id maps). */
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* A network namespace of its own with `lo` up (--netns). */
+static int enter_netns(void) {
+  if (unshare(CLONE_NEWNET) != 0) {
+    if (errno != EPERM) return -1;
+    /* Unprivileged: a user namespace mapping only our own ids, then the network namespace. */
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    char map[64];
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return -1;
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    if (write_file("/proc/self/uid_map", map) != 0) return -1;
+    if (write_file("/proc/self/setgroups", "deny") != 0) return -1;
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    if (write_file("/proc/self/gid_map", map) != 0) return -1;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (r == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    r = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  close(s);
+  return r;
+}
+
+/*
+ * The forwarder and its relays end when the process that started them is gone: its parent
+ * changed (PR_SET_PDEATHSIG is not enough: Landlock's signal scope keeps a confined parent's
+ * death signal from reaching them). Checked once a second.
+ */
+static pid_t watched_parent;
+static void exit_if_orphaned(void) {
+  if (getppid() != watched_parent) _exit(0);
+}
+
+/* The forwarder keeps nothing of PROGRAM's: stdio on /dev/null, every other descriptor closed. */
+static void detach_descriptors(int keep) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; fd++) {
+    if (null >= 0) dup2(null, fd);
+  }
+  for (int fd = 3; fd < 65536; fd++) {
+    if (fd == keep) continue;
+#ifdef __NR_close_range
+    if (syscall(__NR_close_range, (unsigned)fd, fd < keep ? (unsigned)keep - 1 : ~0U, 0) == 0) {
+      if (fd > keep) break;
+      fd = keep;
+      continue;
+    }
+#endif
+    close(fd);
+  }
+}
+
+/* Relay bytes both ways between a and b until both directions are closed. */
+static void relay(int a, int b) {
+  struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+  int open_dirs = 2;
+  char buf[65536];
+  while (open_dirs > 0) {
+    int ready = poll(p, 2, 1000);
+    exit_if_orphaned();
+    if (ready == 0) continue;
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int k = 0; k < 2; k++) {
+      if (p[k].fd < 0 || !(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(p[k].fd, buf, sizeof buf);
+      int to = k == 0 ? b : a;
+      if (n <= 0) {
+        shutdown(to, SHUT_WR);
+        p[k].fd = -1;
+        open_dirs--;
+        continue;
+      }
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w <= 0) return;
+        off += w;
+      }
+    }
+  }
+}
+
+/* --egress PORT:SOCKET: listen on 127.0.0.1:PORT in the namespace, fork the forwarder. */
+static int start_forwarder(const char *spec) {
+  const char *colon = strchr(spec, ':');
+  uint64_t port;
+  char portbuf[8];
+  if (!colon || colon - spec >= (long)sizeof portbuf || colon[1] != '/') {
+    fprintf(stderr, "warden-sandbox: --egress wants PORT:/path/to/socket\n");
+    return -1;
+  }
+  memcpy(portbuf, spec, (size_t)(colon - spec));
+  portbuf[colon - spec] = '\0';
+  struct sockaddr_un un = {.sun_family = AF_UNIX};
+  if (parse_port(portbuf, &port) != 0 || port == 0 || strlen(colon + 1) >= sizeof un.sun_path) {
+    fprintf(stderr, "warden-sandbox: bad --egress %s\n", spec);
+    return -1;
+  }
+  strcpy(un.sun_path, colon + 1);
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (l < 0 || bind(l, (struct sockaddr *)&in, sizeof in) != 0 || listen(l, 64) != 0) {
+    fprintf(stderr, "warden-sandbox: cannot listen on 127.0.0.1:%s: %s\n", portbuf, strerror(errno));
+    return -1;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid > 0) {
+    close(l);
+    return 0;
+  }
+  /* The forwarder: ends with PROGRAM; one child per connection (reaped by the kernel). */
+  watched_parent = parent;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
+  exit_if_orphaned();
+  detach_descriptors(l);
+  signal(SIGCHLD, SIG_IGN);
+  struct pollfd lp = {.fd = l, .events = POLLIN};
+  for (;;) {
+    int ready = poll(&lp, 1, 1000);
+    exit_if_orphaned();
+    if (ready <= 0) continue;
+    int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE) continue;
+      _exit(1);
+    }
+    pid_t fwd = fork();
+    if (fwd == 0) {
+      watched_parent = getppid();
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
+      exit_if_orphaned();
+      close(l);
+      int one = 1; /* small writes go out at once (no Nagle wait on a delayed ACK) */
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      int u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (u >= 0 && connect(u, (struct sockaddr *)&un, sizeof un) == 0) relay(c, u);
+      _exit(0);
+    }
+    close(c);
+  }
+}
+
+/*
+ * --no-exec: PROGRAM opened (close-on-exec) at the descriptor number RLIMIT_NOFILE's hard limit
+ * minus one, then RLIMIT_NOFILE lowered to that number, so no descriptor PROGRAM opens or dups
+ * can ever have it. -1 (said on stderr) when that cannot be done.
+ */
+static int exec_descriptor(const char *program) {
+  struct rlimit rl;
+  int fd = open(program, O_PATH | O_CLOEXEC);
+  if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    fprintf(stderr, "warden-sandbox: cannot open %s: %s\n", program, strerror(errno));
+    return -1;
+  }
+  if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536) rl.rlim_max = 65536;
+  if (rl.rlim_max < 64) {
+    fputs("warden-sandbox: RLIMIT_NOFILE too low for --no-exec\n", stderr);
+    return -1;
+  }
+  rlim_t n = rl.rlim_max - 1;
+  struct rlimit wide = {rl.rlim_max, rl.rlim_max};
+  int high = setrlimit(RLIMIT_NOFILE, &wide) == 0 ? fcntl(fd, F_DUPFD_CLOEXEC, (int)n) : -1;
+  close(fd);
+  struct rlimit low = {rl.rlim_cur < n ? rl.rlim_cur : n, n};
+  if (high != (int)n || setrlimit(RLIMIT_NOFILE, &low) != 0) {
+    fprintf(stderr, "warden-sandbox: cannot place the exec descriptor: %s\n", strerror(errno));
+    return -1;
+  }
+  return high;
+}
+
+/*
+ * --unix-fd SOCKET: connect to the unix socket SOCKET before the filters (the host's service
+ * for PROGRAM, which may have no socket of its own with --no-unix) and leave the connection
+ * open to PROGRAM, its descriptor number in WARDEN_UNIX_FD.
+ */
+static int connect_unix_fd(const char *path) {
+  struct sockaddr_un un = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof un.sun_path) {
+    fprintf(stderr, "warden-sandbox: socket path too long: %s\n", path);
+    return -1;
+  }
+  strcpy(un.sun_path, path);
+  int u = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (u < 0 || connect(u, (struct sockaddr *)&un, sizeof un) != 0) {
+    fprintf(stderr, "warden-sandbox: cannot connect to %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char n[16];
+  snprintf(n, sizeof n, "%d", u);
+  return setenv("WARDEN_UNIX_FD", n, 1);
+}
+
 static const char USAGE[] =
     "usage: warden-sandbox [--abi] [--pin-cwd] [--seccomp=minimal|kernel|full] [--tcp] [--no-inet] "
-    "[--tcp-connect PORT]... [--tcp-bind PORT]... [--scope] [--ro PATH]... [--rw PATH]... "
+    "[--tcp-connect PORT]... [--tcp-bind PORT]... [--scope] [--netns] [--egress PORT:SOCKET] "
+    "[--no-exec] [--no-unix] [--unix-fd SOCKET] "
+    "[--ro PATH]... [--rw PATH]... "
     "-- PROGRAM [ARGS]...\n";
 
 int main(int argc, char **argv) {
-  int pin_cwd = 0, tcp = 0, scope = 0, no_inet = 0;
+  int pin_cwd = 0, tcp = 0, scope = 0, no_inet = 0, netns = 0, no_exec = 0;
+  const char *unix_fd = NULL;
+  const char *egress = NULL;
   enum profile prof = P_MINIMAL;
   int abi = sys_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi < 1) {
@@ -380,9 +695,14 @@ int main(int argc, char **argv) {
       printf("%d\n", abi);
       return 0;
     } else if (strcmp(a, "--pin-cwd") == 0) pin_cwd = 1;
+    else if (strcmp(a, "--no-exec") == 0) no_exec = 1;
+    else if (strcmp(a, "--no-unix") == 0) no_unix = 1;
+    else if (strcmp(a, "--unix-fd") == 0 && i + 1 < argc) unix_fd = argv[++i];
     else if (strcmp(a, "--tcp") == 0) tcp = 1;
     else if (strcmp(a, "--scope") == 0) scope = 1;
     else if (strcmp(a, "--no-inet") == 0) no_inet = 1;
+    else if (strcmp(a, "--netns") == 0) netns = 1;
+    else if (strcmp(a, "--egress") == 0 && i + 1 < argc) egress = argv[++i];
     else if (strcmp(a, "--seccomp=minimal") == 0) prof = P_MINIMAL;
     else if (strcmp(a, "--seccomp=kernel") == 0) prof = P_KERNEL;
     else if (strcmp(a, "--seccomp=full") == 0) prof = P_FULL;
@@ -407,6 +727,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "warden-sandbox: Landlock ABI %d has no scope rules (needs 6)\n", abi);
     return 78;
   }
+  if (egress && !netns) {
+    fputs("warden-sandbox: --egress needs --netns\n", stderr);
+    return 2;
+  }
+  /* The namespace and the forwarder first: both need what Landlock and seccomp then refuse. */
+  if (netns && enter_netns() != 0) {
+    fprintf(stderr, "warden-sandbox: cannot make a network namespace: %s\n", strerror(errno));
+    return 78;
+  }
+  if (egress && start_forwarder(egress) != 0) return 78;
   uint64_t handled = handled_for_abi(abi);
   struct ruleset_attr_v6 attr = {
       .handled_access_fs = handled,
@@ -425,6 +755,7 @@ int main(int argc, char **argv) {
     int r = 0;
     if (strcmp(a, "--ro") == 0) r = add_path(ruleset, argv[++i], RO_RIGHTS, handled);
     else if (strcmp(a, "--rw") == 0) r = add_path(ruleset, argv[++i], handled, handled);
+    else if (strcmp(a, "--egress") == 0 || strcmp(a, "--unix-fd") == 0) i++;
     else if (strcmp(a, "--tcp-connect") == 0 || strcmp(a, "--tcp-bind") == 0) {
       if (!tcp) {
         fprintf(stderr, "warden-sandbox: %s needs --tcp\n", a);
@@ -439,8 +770,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   close(ruleset);
-  if (install_syscall_filter(pin_cwd, prof, tcp, no_inet) != 0) return 1;
-  execv(argv[prog_at], &argv[prog_at]);
+  if (unix_fd && connect_unix_fd(unix_fd) != 0) return 1;
+  int exec_fd = no_exec ? exec_descriptor(argv[prog_at]) : -1;
+  if (no_exec && exec_fd < 0) return 1;
+  if (install_syscall_filter(pin_cwd, prof, tcp, no_inet, exec_fd) != 0) return 1;
+  if (no_exec) syscall(__NR_execveat, exec_fd, "", &argv[prog_at], environ, AT_EMPTY_PATH);
+  else execv(argv[prog_at], &argv[prog_at]);
   fprintf(stderr, "warden-sandbox: cannot exec %s: %s\n", argv[prog_at], strerror(errno));
   return 127;
 }
