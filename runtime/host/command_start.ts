@@ -19,9 +19,9 @@ import { agentCgroup, budgetLayers } from "../supervisor/limits.ts";
 import { layersInForce } from "../supervisor/sandbox/report.ts";
 import { trustCap } from "../trust/reactions.ts";
 import { CommandMcp } from "./command_mcp.ts";
-import { type Egress, startEgress } from "../egress/mod.ts";
+import type { Egress } from "../egress/mod.ts";
 import { kernelLayers } from "../supervisor/sandbox/layers.ts";
-import type { StartContext, Started } from "./start.ts";
+import { agentEgress, type StartContext, type Started } from "./start.ts";
 import type { AgentSpec } from "./types.ts";
 
 /** Spawn one command agent as `signer` (throws one line when it cannot). */
@@ -87,21 +87,11 @@ export async function startCommand(
     ? kernelLayers(ring, ceiling, sandbox.abi ?? 1, sandbox.netns ?? true)
     : null;
   let egress: Egress | undefined;
-  if (kl?.layers.netns && !kl.layers.noInet) {
-    try {
-      egress = await startEgress({
-        dir: paths.dir,
-        agent: ref,
-        governor: c.host.governor,
-        host: c.host,
-        approvals: c.opts.approvals,
-        upstreamCaCerts: c.opts.egressCaCerts,
-        signal: mcp.signal,
-      });
-    } catch (e) {
-      mcp.close();
-      throw cannot(`egress proxy: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  try {
+    egress = await agentEgress(c, ref, paths.dir, kl?.layers, mcp.signal);
+  } catch (e) {
+    mcp.close();
+    throw cannot(`egress proxy: ${e instanceof Error ? e.message : String(e)}`);
   }
   const cgroup = agentCgroup(budgets, c.opts.cgroups);
   const planned = planCommand({

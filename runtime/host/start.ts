@@ -268,15 +268,7 @@ export async function startProcess(
   try {
     // In its own network namespace the agent's one way out is its egress proxy (closed with
     // the gateway); a ring with no network at all gets none.
-    egress = await egressFor(kl?.layers, {
-      dir: paths.dir,
-      agent: ref,
-      governor: c.host.governor,
-      host: c.host,
-      approvals: c.opts.approvals,
-      upstreamCaCerts: c.opts.egressCaCerts,
-      signal: gateway.signal,
-    });
+    egress = await agentEgress(c, ref, paths.dir, kl?.layers, gateway.signal);
     const kernel = sandbox.path
       ? { launcher: sandbox.path, denoReal: Deno.realPathSync(deno), layers: kl?.layers }
       : null;
@@ -370,4 +362,26 @@ function cannotStart(name: string, why: string): Error {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The egress proxy of an agent in its own network namespace (its one way out, closed with
+ * `signal`), or none for a ring with no network at all: the same for SDK and command agents.
+ */
+export function agentEgress(
+  c: StartContext,
+  ref: AgentRef,
+  dir: string,
+  layers: { netns?: boolean; noInet: boolean } | undefined,
+  signal: AbortSignal,
+): Promise<Egress | undefined> {
+  return egressFor(layers, {
+    dir,
+    agent: ref,
+    governor: c.host.governor,
+    host: c.host,
+    approvals: c.opts.approvals,
+    upstreamCaCerts: c.opts.egressCaCerts,
+    signal,
+  });
 }
