@@ -6,13 +6,13 @@
  */
 import { join } from "node:path";
 import type { AuditEntry } from "../../governance/audit/mod.ts";
-import type { AgentExit, AgentHost, AgentSpec, HostOptions } from "../../runtime/host.ts";
+import type { AgentExit, AgentHost, AgentSpec } from "../../runtime/host.ts";
 import { compileRings, parseBudgets, ringBudgets } from "../../governance/rings/mod.ts";
 import { DEFAULT_RINGS, loadPolicy } from "../../runtime/policy/loader.ts";
 import { cgroupsRemoved, cgroupSupport, liveCgroups } from "../../runtime/supervisor/cgroup.ts";
 import { groupUsage } from "../../runtime/supervisor/watchdog.ts";
 import { assertEquals } from "../policy/asserts.ts";
-import { newHost } from "./helpers.ts";
+import { withHost } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const MiB = 1 << 20;
@@ -83,18 +83,6 @@ function workspaceBytes(dir: string): number {
   let n = 0;
   for (const e of Deno.readDirSync(dir)) if (e.isFile) n += Deno.statSync(join(dir, e.name)).size;
   return n;
-}
-
-async function withHost(
-  fn: (host: AgentHost) => Promise<void>,
-  o: Partial<HostOptions> = {},
-): Promise<void> {
-  const host = newHost(o);
-  try {
-    await fn(host);
-  } finally {
-    await host.close();
-  }
 }
 
 Deno.test("budgets: every shipped ring has finite budgets, validated with positions", () => {

@@ -122,6 +122,19 @@ export function newHost(opts: Partial<HostOptions> = {}): AgentHost {
   });
 }
 
+/** Run `fn` with a host made from `o` (the shipped policy and rings), then close it. */
+export async function withHost(
+  fn: (host: AgentHost) => Promise<void>,
+  o: Partial<HostOptions> = {},
+): Promise<void> {
+  const host = newHost(o);
+  try {
+    await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
 /** A run's exit, output and audit trail, for failure messages. */
 export function describe(run: Run): string {
   // Long runs (the race) allow thousands of workspace operations: show what matters.

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { registerBuiltinTools } from "../../runtime/executors/builtin_tools.ts";
 import { ToolRegistry } from "../../runtime/executors/tools.ts";
-import { withHost } from "./helpers.ts";
+import { withHost } from "../host/helpers.ts";
 import { assertEquals } from "../policy/asserts.ts";
 import { hostile } from "./deno_off.ts";
 

@@ -8,7 +8,7 @@ import { cgroupsRemoved, cgroupSupport, liveCgroups } from "../../runtime/superv
 import { cpuShareBreach, usage } from "../../runtime/supervisor/watchdog.ts";
 import { agentBudgets, DEFAULT_BUDGETS, parseBudgets } from "../../governance/rings/mod.ts";
 import { assertEquals } from "../policy/asserts.ts";
-import { withHost } from "./helpers.ts";
+import { withHost } from "../host/helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const BUSY = new URL("./agents/busy.ts", import.meta.url).pathname;
