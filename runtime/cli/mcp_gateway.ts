@@ -42,9 +42,16 @@ const ARGS = `--server "<command>" [--policy FILE|DIR]... [--ring 0-3]
        [--unsafe-no-sandbox [--unsafe-allow-unconfined-rings]]`;
 const HELP = `
   --server    the MCP server's command line: a .ts/.js module, "deno run …", "node …",
-              "npm:<package>@<version>" or "npx <package>@<version>" (installed once in the
-              package store; without a version, the one deno.json pins)
-  --bundle    bundle an npm: server instead (from deno.json and its lockfile)
+              "tsx <file.ts>", "npm:<package>@<version>" or "npx <package>@<version>"
+              (installed once in the package store; without a version, the one deno.json
+              pins). Nothing is bundled:
+              a local Node program runs in place from its package directory (its own
+              package.json, data files and node_modules), a local module's npm: imports
+              are installed in the package store
+  --bundle    bundle the server into one file first instead (from deno.json and its
+              lockfile). The bundle is one strict-mode ES module: sloppy-mode CommonJS
+              ("with", "delete x") refuses to bundle, and code that assigns undeclared
+              variables or reads arguments.callee fails when it runs
   --http [HOST:]PORT
               serve MCP's streamable-HTTP transport at http://HOST:PORT/mcp (HOST
               127.0.0.1 by default) instead of stdio; clients send Authorization: Bearer

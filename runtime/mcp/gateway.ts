@@ -28,6 +28,7 @@ import type { ClientCapabilities, ServerCapabilities } from "@modelcontextprotoc
 import type { Ring } from "../../governance/rings/mod.ts";
 import type { ApprovalHandler } from "../governor.ts";
 import type { AgentHandle, AgentHost } from "../host.ts";
+import type { AgentExit } from "../host/types.ts";
 import { pipeLines } from "../supervisor/output.ts";
 import { McpDecisions } from "./decisions.ts";
 import { wireHandlers } from "./handlers.ts";
@@ -40,11 +41,17 @@ import { ProcessTransport, type StdioLimits } from "./transport.ts";
 /** The MCP server to govern. */
 export interface McpServerSpec {
   /**
-   * A module path (TypeScript or JavaScript), bundled before it starts, or an `npm:` package,
-   * installed once in the package store and run from there (`bundle: true` bundles it instead).
+   * A module path (TypeScript or JavaScript) or an `npm:` package, run as `deno task run`
+   * runs an agent, not bundled: a local Node program (its `package.json`, its own
+   * `node_modules`) in place from its package directory (supervisor/store.ts `localPackage`),
+   * another local module as its module graph with its `npm:` imports installed in the package
+   * store, an `npm:` package installed once in the package store and run from there.
    */
   module: string;
-  /** Bundle an `npm:` package too, as before the package store (default false). */
+  /**
+   * Bundle the server into one file first instead (default false). The bundle is one
+   * strict-mode ES module: sloppy-mode CommonJS that relies on it fails (see bundle.ts).
+   */
   bundle?: boolean;
   /** The server's own arguments (`process.argv` / `Deno.args`). */
   args?: string[];
@@ -94,6 +101,8 @@ export class McpGateway {
   #upstream: Upstream | null = null;
   #closing: Promise<void> | null = null;
   #decisions: McpDecisions;
+  /** The first uncaught error the server printed (why it died, in one line). */
+  #failure: { line: string | null } = { line: null };
 
   private constructor(opts: McpGatewayOptions, handle: AgentHandle, transport: ProcessTransport) {
     this.#opts = opts;
@@ -123,12 +132,16 @@ export class McpGateway {
       labels: s.labels,
       args: s.args,
       processEnv: env,
-      bundle: !s.module.startsWith("npm:") || s.bundle === true,
+      bundle: s.bundle === true,
       stdin: "piped",
       stdio: "piped",
     });
     const notice = opts.onNotice ?? (() => {});
-    pipeLines(handle.process.stderr, (l) => notice(`${handle.name}: ${l}`));
+    const failure = { line: null as string | null };
+    pipeLines(handle.process.stderr, (l) => {
+      failure.line ??= uncaught(l);
+      notice(`${handle.name}: ${l}`);
+    });
     const transport = new ProcessTransport(
       handle.process.stdin,
       handle.process.stdout,
@@ -139,6 +152,7 @@ export class McpGateway {
       handle.kill(`MCP protocol violation: ${why}`).catch(() => {});
     };
     const gw = new McpGateway(opts, handle, transport);
+    gw.#failure = failure;
     handle.exited.then(() => gw.close());
     return gw;
   }
@@ -157,17 +171,37 @@ export class McpGateway {
           timeout: Math.max(requestTimeout(this.#opts), HANDSHAKE_TIMEOUT_MS),
         }),
         handle.exited.then((x) => {
-          throw new Error(
-            `the MCP server ${handle.name} exited during the handshake (${
-              x.killed ? `killed: ${x.killed}` : `code ${x.code}`
-            })`,
-          );
+          throw new Error(this.#exitedDuringHandshake(x));
         }),
       ]);
     } catch (e) {
+      // The transport closing usually comes first: the exit says why.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const x = await Promise.race([
+        handle.exited,
+        new Promise<null>((r) => timer = setTimeout(() => r(null), 2_000)),
+      ]);
+      clearTimeout(timer);
       await handle.kill("MCP handshake failed").catch(() => {});
+      if (x && !x.killed) throw new Error(this.#exitedDuringHandshake(x));
       throw e;
     }
+  }
+
+  /** One line: the server died before the handshake completed, and why. */
+  #exitedDuringHandshake(x: AgentExit): string {
+    const why = this.#failure.line;
+    const bundled = this.#opts.server.bundle === true && why !== null &&
+      /^ReferenceError: \S+ is not defined|^TypeError: .*(callee|strict mode|read[ -]only)/
+        .test(why);
+    return `the MCP server ${this.handle.name} exited during the handshake (${
+      x.killed ? `killed: ${x.killed}` : `code ${x.code}`
+    })${why ? `: ${why}` : ""}${
+      bundled
+        ? " (the bundle is one strict-mode ES module: code written for sloppy-mode CommonJS " +
+          "fails there; start the server without --bundle)"
+        : ""
+    }`;
   }
 
   /** What the governed server offers that the gateway passes on. */
@@ -243,4 +277,12 @@ export class McpGateway {
     }
     await this.#server?.close().catch(() => {});
   }
+}
+
+/** An uncaught error line as Deno prints it (`error: Uncaught (in promise) TypeError: …`). */
+export function uncaught(line: string): string | null {
+  // deno-lint-ignore no-control-regex
+  const plain = line.replace(/\x1b\[[0-9;]*m/g, "").trim();
+  const m = /^error: (?:Uncaught )?(?:\(in promise\) )?(.+)$/.exec(plain);
+  return m ? m[1].slice(0, 300) : null;
 }

@@ -19,9 +19,10 @@
  * cache; without the kernel sandbox, bundling is refused.
  */
 import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SYSTEM_READ_ONLY } from "./spawn.ts";
 import { type ModuleGraph, resolveGraph } from "./graph.ts";
+import { localPackage } from "./store.ts";
 
 /** Where the project's own configuration (and lockfile) lives. */
 export const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -41,6 +42,31 @@ export function configFor(file: string): string {
     if (up === dir) return PROJECT_CONFIG;
     dir = up;
   }
+}
+
+/**
+ * The bare names the configuration nearest to `file` (bundle.ts `configFor`) maps to exact
+ * `npm:` packages (`"zod": "npm:zod@4.6.7"`, `"pkg/": "npm:/pkg@1.2.3/"`): a local module run
+ * unbundled resolves them in its import map, and its process loads them installed in the
+ * package store (own_code.ts). Other mappings (files, URLs, unpinned ranges) are left out.
+ */
+export function configNpmImports(file: string): Record<string, string> {
+  let imports: Record<string, unknown> = {};
+  try {
+    imports = JSON.parse(Deno.readTextFileSync(configFor(file))).imports ?? {};
+  } catch { /* jsonc or unreadable: none */ }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(imports)) {
+    if (typeof v !== "string" || k.startsWith(".") || k.includes(":")) continue;
+    if (/^npm:\/?(@[^/@]+\/)?[^/@]+@\d+\.\d+\.\d+[\w.+-]*(\/.*)?$/.test(v)) out[k] = v;
+  }
+  // Deno maps `name/…` subpaths of a bare `name: npm:name@v` entry implicitly; an import map
+  // does not, so `ai/test` beside `ai` gets its own entry (unless the config wrote one).
+  for (const [k, v] of Object.entries(out)) {
+    const m = /^npm:\/?((?:@[^/@]+\/)?[^/@]+@[^/]+)$/.exec(v);
+    if (m && !k.endsWith("/") && !(`${k}/` in out)) out[`${k}/`] = `npm:/${m[1]}/`;
+  }
+  return out;
 }
 
 /**
@@ -152,7 +178,9 @@ export async function bundleModule(
   const decided: string[] = [];
   if (isFile) {
     const file = Deno.realPathSync(resolve(entry));
-    const codeDir = dirname(file);
+    // A local Node program's code tree is its package directory (store.ts `localPackage`).
+    const pkg = localPackage(file);
+    const codeDir = pkg?.root ?? dirname(file);
     const sdk = Deno.realPathSync(SDK_DIR);
     const graph = await resolveGraph(resolve(entry), {
       deno,
@@ -172,8 +200,23 @@ export async function bundleModule(
     });
     // npm packages installed from the lockfile are dependencies, not the agent's files.
     const deps = existing([join(root, "node_modules")]).map((p) => Deno.realPathSync(p));
+    if (pkg) {
+      // The graph does not follow require() as Node resolves it (extensions, node_modules):
+      // the bundler reads the package as a whole — its modules, its package.json and data,
+      // its own node_modules — so the package directory is decided once, as the agent.
+      const ask = { action: "import", resource: pathToFileURL(pkg.root).href + "/" };
+      const d = opts.decide(ask, { ...graph, codeDir });
+      if (d.effect !== "allow") {
+        throw new Error(
+          `bundling ${entry} refused: the bundler reads the whole package ${pkg.root}, and ` +
+            `import ${ask.resource} is denied: ${d.reason.split("\n")[0]}`,
+        );
+      }
+      decided.push(pkg.root);
+    }
     for (const path of [...graph.code, ...graph.other]) {
       if (deps.some((d) => inside(path, d))) continue;
+      if (pkg && inside(path, pkg.root)) continue;
       const asImport = inside(path, codeDir) || inside(path, sdk);
       const ask = asImport
         ? { action: "import", resource: pathToFileURL(path).href }
@@ -230,9 +273,48 @@ export async function bundleModule(
     const err = new TextDecoder().decode(r.stderr);
     const text = err.includes("Deno has panicked")
       ? "deno bundle crashed (is every package it needs installed from the lockfile?)"
-      : err.trim().split("\n").filter((l) => !l.includes("is experimental")).slice(0, 6)
-        .join("\n");
+      : bundleFailure(err);
     throw new Error(`bundling ${entry} failed: ${text || `deno bundle exited ${r.code}`}`);
   }
   return out;
+}
+
+/**
+ * `deno bundle`'s error output as one line: `<file>:<line>:<col>: <message>` and its causes.
+ * A bundle is one ES module, so strict mode: sloppy-mode CommonJS that a `with` statement, a
+ * `delete` of a plain variable or a legacy octal escape makes invalid there refuses the bundle,
+ * and the line says so. (Sloppy code that is valid strict syntax — an assignment to an
+ * undeclared variable, `arguments.callee` — bundles, then throws when it runs.)
+ */
+export function bundleFailure(stderr: string): string {
+  // deno-lint-ignore no-control-regex
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+    .filter((l) =>
+      l && !l.includes("is experimental") && !/^(Stack backtrace|\d+: <unknown>)/.test(l)
+    );
+  const errors = lines.filter((l) => l.startsWith("error:") && l !== "error: bundling failed");
+  if (errors.length === 0) return lines.slice(0, 2).join("; ");
+  const first = errors[0].replace(/^error:\s*/, "");
+  const i = lines.indexOf(errors[0]);
+  const causes: string[] = [];
+  let at = "";
+  for (const l of lines.slice(i + 1)) {
+    if (l.startsWith("error:")) break;
+    const m = /^at (file:\/\/\S+)$/.exec(l);
+    if (m && !at) {
+      try {
+        at = fileURLToPath(m[1].replace(/(:\d+)+$/, "")) + (/(:\d+)+$/.exec(m[1])?.[0] ?? "");
+      } catch {
+        at = m[1];
+      }
+    } else if (/^\d+: /.test(l)) causes.push(l.replace(/^\d+: /, ""));
+  }
+  const strict = /strict mode/.test(first)
+    ? " (a bundle is one strict-mode ES module, and this is sloppy-mode code: run it " +
+      "without bundling, the default)"
+    : "";
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more errors)` : "";
+  return `${at ? `${at}: ` : ""}${first}${
+    causes.length ? `: ${causes.join(": ")}` : ""
+  }${strict}${more}`;
 }

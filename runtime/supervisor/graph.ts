@@ -13,13 +13,22 @@
  *   `"text"`, `"bytes"`), modules that do not parse or do not exist, modules outside the entry's
  *   tree (also through symlinks). These are not own code: each is decided under policy.
  *
+ * A literal relative `require` (or `import()`) whose target `deno info` cannot load as named
+ * (`./lib/y` for `lib/y.js`, a directory with an index or a package.json `main`) is resolved
+ * as Node's `require` would (require_resolve.ts); when it ends at a JavaScript module inside
+ * the entry's tree, that module's own graph is resolved too and joins the code, and
+ * `requires` maps the request to it (the bootstrap's `require` goes straight there). A
+ * resolution that leaves the tree or ends at anything else adds nothing: refused as before.
+ *
  * The code digest is `sha256:` + the hex SHA-256 of the UTF-8 text made of one line
  * `<hex sha-256 of the file's bytes> <file URL>\n` per code module, sorted by file URL
  * (code-unit order); file URLs are `file://` URLs of the real paths.
  */
 import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
+import { resolveRequire } from "./require_resolve.ts";
 
 /** A graph too big to name file by file on a command line is refused (bundle it instead). */
 export const MAX_GRAPH_FILES = 2000;
@@ -28,11 +37,16 @@ export const MAX_GRAPH_NAME_BYTES = 96 * 1024;
 /** Deadline for resolving a graph. */
 export const GRAPH_TIMEOUT_MS = 60_000;
 
+const InfoDependency = z.looseObject({
+  specifier: z.string().optional(),
+  code: z.looseObject({ specifier: z.string().optional() }).optional(),
+});
 const InfoModule = z.looseObject({
   specifier: z.string(),
   kind: z.string().optional(),
   local: z.string().nullable().optional(),
   error: z.string().optional(),
+  dependencies: z.array(InfoDependency).optional(),
 });
 const Info = z.looseObject({
   roots: z.array(z.string()),
@@ -49,12 +63,26 @@ export interface ModuleGraph {
   /** See the module comment for the exact definition. */
   digest: string;
   /**
-   * The graph imports `node:fs`, `node:fs/promises` or an `npm:` package: the bootstrap
-   * installs the compatible file refusals (node_fs_compat.ts) for it.
+   * The graph imports `node:fs`, `node:fs/promises`, `node:module` (`createRequire`) or an
+   * `npm:` package: the bootstrap installs the compatible file refusals (node_fs_compat.ts)
+   * and own-file `require` (node_require_compat.ts) for it.
    */
   nodeFs: boolean;
   /** The `npm:` specifiers the graph imports (installed in the package store, not bundled). */
   npm: string[];
+  /**
+   * Relative requests resolved as Node's `require` resolves them: the absolute path a request
+   * names (`/code/lib/y`) -> the own-code module it loads (`/code/lib/y.js`). Only requests
+   * `deno info` could not load as named, and only to files in `code`.
+   */
+  requires: Record<string, string>;
+  /**
+   * The package.json closest to each own-code module of the entry's tree (regular files in
+   * the tree, real paths): Deno reads them itself, with no permission check, to load a module
+   * as CommonJS or ESM, so the kernel must let it; the agent's own reads of them stay the
+   * broker's (not own code: refused unless a rule allows them).
+   */
+  manifests: string[];
 }
 
 /** How to resolve a graph. */
@@ -66,14 +94,24 @@ export interface GraphOptions {
   sdk: string;
   /** Resolution flags for `deno info` (config or import map, lockfile, remote, npm). */
   flags: string[];
+  /**
+   * The agent's workspace: a `require` resolution never adds a module there (what it loads
+   * from its workspace is an `fs.read` of it, not own code).
+   */
+  workspace?: string;
   /** Working directory and DENO_DIR for `deno info`. */
   cwd: string;
   denoDir: string;
   timeoutMs?: number;
 }
 
+/** Modules reached only through `require` resolution (each a root of an extra graph). */
+export const MAX_REQUIRE_ROOTS = 256;
+/** Rounds of `require` resolution (one `deno info` each, for all of that round's modules). */
+export const MAX_REQUIRE_ROUNDS = 16;
+
 /** Modules that make an agent Node-style code (see `ModuleGraph.nodeFs`). */
-const NODE_FS = /^(node:fs(\/promises)?$|npm:)/;
+const NODE_FS = /^(node:(fs(\/promises)?|module)$|npm:)/;
 
 function within(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
@@ -131,7 +169,12 @@ const sameStamp = (a: Stamp, b: Stamp) =>
  */
 const GRAPHS = new Map<
   string,
-  { stamps: Stamp[]; code: string[]; other: string[]; nodeFs: boolean; npm: string[] }
+  {
+    stamps: Stamp[];
+    graph: Omit<ModuleGraph, "digest">;
+    /** Set when a require resolution reached the code tree: the answer depends on it then. */
+    workspace?: string | null;
+  }
 >();
 const GRAPH_CACHE_MAX = 256;
 const SETTLED_MS = 2_000;
@@ -158,29 +201,36 @@ function graphKey(entry: string, o: GraphOptions): string {
 export async function resolveGraph(entry: string, o: GraphOptions): Promise<ModuleGraph> {
   const key = graphKey(entry, o);
   const hit = GRAPHS.get(key);
-  if (hit && hit.stamps.every((s) => sameStamp(s, stampOf(s.path)))) {
-    const { code, other, nodeFs, npm } = hit;
-    return { code, other, digest: graphDigest(code), nodeFs, npm };
+  const sameWorkspace = hit?.workspace === undefined || hit.workspace === (o.workspace ?? null);
+  if (hit && sameWorkspace && hit.stamps.every((s) => sameStamp(s, stampOf(s.path)))) {
+    return { ...hit.graph, digest: graphDigest(hit.graph.code) };
   }
   const startedAt = Date.now();
-  const graph = await resolveFresh(entry, o);
-  const stamps = [entry, ...graph.code, ...graph.other].map(stampOf);
+  const { graph, probed, reached } = await resolveFresh(entry, o);
+  // Paths require resolution looked at count too: one appearing later changes the answer.
+  const paths = new Set([entry, ...graph.code, ...graph.other, ...probed, ...graph.manifests]);
+  const stamps = [...paths].map(stampOf);
   if (stamps.every((s) => s.mtime === null || s.mtime < startedAt - SETTLED_MS)) {
     if (GRAPHS.size >= GRAPH_CACHE_MAX) GRAPHS.delete(GRAPHS.keys().next().value!);
-    const { code, other, nodeFs, npm } = graph;
-    GRAPHS.set(key, { stamps, code, other, nodeFs, npm });
+    const { digest: _, ...rest } = graph;
+    GRAPHS.set(key, {
+      stamps,
+      graph: rest,
+      ...(reached ? { workspace: o.workspace ?? null } : {}),
+    });
   }
   return graph;
 }
 
-async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph> {
+/** Run `deno info --json` on `root`; throws one line when it fails or times out. */
+async function runInfo(root: string, o: GraphOptions): Promise<z.infer<typeof Info>> {
   const ctl = new AbortController();
   const timeout = o.timeoutMs ?? GRAPH_TIMEOUT_MS;
   const timer = setTimeout(() => ctl.abort(), timeout);
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(o.deno, {
-      args: ["info", "--json", "--quiet", ...o.flags, entry],
+      args: ["info", "--json", "--quiet", ...o.flags, root],
       cwd: o.cwd,
       clearEnv: true,
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: o.denoDir, HOME: o.denoDir },
@@ -204,22 +254,43 @@ async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph
     const why = firstLine(new TextDecoder().decode(out.stderr)) || `deno info exited ${out.code}`;
     throw new Error(`cannot resolve the module graph: ${why}`);
   }
-  let info: z.infer<typeof Info>;
   try {
-    info = Info.parse(JSON.parse(new TextDecoder().decode(out.stdout)));
+    return Info.parse(JSON.parse(new TextDecoder().decode(out.stdout)));
   } catch {
     throw new Error("cannot resolve the module graph: deno info printed no graph");
   }
-  const code = new Set<string>();
-  const other = new Set<string>();
+}
+
+/** A relative request of an own-code module, to resolve as `require` would if need be. */
+interface RequireCandidate {
+  /** The path `deno info` resolved the specifier to (as an ES import: no search). */
+  target: string;
+  /** The absolute paths a `require` of it names at run time (module path as loaded, real). */
+  keys: string[];
+  slash: boolean;
+}
+
+/** The files of one or more `deno info` graphs, sorted into code and other. */
+interface Absorbed {
+  code: Set<string>;
+  other: Set<string>;
+  npm: Set<string>;
+  nodeFs: boolean;
+  candidates: RequireCandidate[];
+}
+
+/** Sort the modules of one `deno info` graph into `acc`; the real path of `root`'s module. */
+function absorb(
+  info: z.infer<typeof Info>,
+  o: GraphOptions,
+  acc: Absorbed,
+): { rootReal: string | null; rootWhy: string } {
   const root = info.redirects?.[info.roots[0]] ?? info.roots[0];
-  let entryReal: string | null = null;
-  let entryWhy = "not in the graph";
-  let nodeFs = false;
-  const npm = new Set<string>();
+  let rootReal: string | null = null;
+  let rootWhy = "not in the graph";
   for (const m of info.modules) {
-    if (NODE_FS.test(m.specifier)) nodeFs = true;
-    if (m.specifier.startsWith("npm:")) npm.add(m.specifier);
+    if (NODE_FS.test(m.specifier)) acc.nodeFs = true;
+    if (m.specifier.startsWith("npm:")) acc.npm.add(m.specifier);
     if (!m.specifier.startsWith("file:")) continue; // npm:, jsr:, https:, node: — never local
     let path: string;
     try {
@@ -229,20 +300,133 @@ async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph
     }
     const isCode = m.kind === "esm" && !m.error &&
       (within(path, o.codeDir) || within(path, o.sdk));
-    (isCode ? code : other).add(path);
+    (isCode ? acc.code : acc.other).add(path);
+    if (isCode) {
+      for (const d of m.dependencies ?? []) {
+        const to = d.code?.specifier;
+        const spec = d.specifier ?? "";
+        if (!to?.startsWith("file:") || !/^\.\.?(\/|$)/.test(spec)) continue;
+        let target: string;
+        try {
+          target = fileURLToPath(to);
+        } catch {
+          continue;
+        }
+        const keys = [...new Set([target, resolve(dirname(path), spec)])];
+        acc.candidates.push({ target, keys, slash: spec.endsWith("/") });
+      }
+    }
     if (m.specifier === root) {
-      entryReal = path;
-      entryWhy = m.error
+      rootReal = path;
+      rootWhy = m.error
         ? firstLine(m.error)
         : m.kind !== "esm"
         ? "not a JavaScript or TypeScript module"
         : "outside its own directory";
     }
   }
-  if (entryReal === null || !code.has(entryReal)) {
+  return { rootReal, rootWhy };
+}
+
+/** JavaScript and TypeScript files (what a `require` resolution may add to the graph). */
+const SCRIPT = /\.(c|m)?(j|t)sx?$/;
+
+/**
+ * Resolve as Node's `require` the candidates `deno info` could not load as named; add the
+ * own-code modules they end at (and their graphs) to `acc`. Returns the request map and every
+ * path looked at.
+ */
+async function resolveRequires(
+  o: GraphOptions,
+  acc: Absorbed,
+): Promise<{ requires: Record<string, string>; probed: string[]; reached: boolean }> {
+  const requires: Record<string, string> = {};
+  const probed: string[] = [];
+  let reached = false;
+  const rooted = new Set<string>();
+  // Round by round: the modules one round adds name the next round's candidates.
+  for (let round = 0; acc.candidates.length > 0 && round < MAX_REQUIRE_ROUNDS; round++) {
+    const pending: { keys: string[]; file: string }[] = [];
+    const roots: string[] = [];
+    for (const c of acc.candidates.splice(0)) {
+      if (acc.code.has(realOr(c.target))) continue; // loads as named: nothing to map
+      const r = resolveRequire(c.target, o.codeDir, c.slash);
+      probed.push(...r.probed);
+      if (r.file === null) continue;
+      const file = realOr(r.file);
+      // Only a module of the entry's tree that deno info did not already refuse as code.
+      if (!within(file, o.codeDir) || !SCRIPT.test(file) || acc.other.has(file)) continue;
+      reached = true;
+      if (o.workspace !== undefined && within(file, o.workspace)) continue;
+      if (!acc.code.has(file) && !rooted.has(file)) {
+        if (rooted.size >= MAX_REQUIRE_ROOTS) continue;
+        rooted.add(file);
+        roots.push(file);
+      }
+      pending.push({ keys: c.keys, file });
+    }
+    if (roots.length > 0) await absorbRoots(roots, o, acc);
+    for (const p of pending) {
+      if (acc.code.has(p.file)) { for (const k of p.keys) requires[k] = p.file; }
+    }
+  }
+  return { requires, probed, reached };
+}
+
+/**
+ * Add the graphs of `roots` to `acc`: one `deno info` of a module in `o.denoDir` that imports
+ * them all (removed again, and never counted as a file of the graph); when that fails, one
+ * per root. A root that cannot be resolved adds nothing (its requests stay refused at run time).
+ */
+async function absorbRoots(roots: string[], o: GraphOptions, acc: Absorbed): Promise<void> {
+  if (roots.length > 1) {
+    const batch = join(o.denoDir, `warden-require-roots-${crypto.randomUUID()}.mjs`);
+    const text = roots.map((f) => `import ${JSON.stringify(pathToFileURL(f).href)};\n`).join("");
+    try {
+      Deno.mkdirSync(o.denoDir, { recursive: true });
+      Deno.writeTextFileSync(batch, text, { mode: 0o600 });
+      const info = await runInfo(batch, o);
+      absorb(info, o, acc);
+      const real = realOr(batch);
+      acc.code.delete(real);
+      acc.other.delete(real);
+      return;
+    } catch {
+      /* one by one below */
+    } finally {
+      try {
+        Deno.removeSync(batch);
+      } catch { /* not written */ }
+    }
+  }
+  for (const root of roots) {
+    try {
+      absorb(await runInfo(root, o), o, acc);
+    } catch { /* not resolvable */ }
+  }
+}
+
+async function resolveFresh(
+  entry: string,
+  o: GraphOptions,
+): Promise<{ graph: ModuleGraph; probed: string[]; reached: boolean }> {
+  const info = await runInfo(entry, o);
+  const acc: Absorbed = {
+    code: new Set(),
+    other: new Set(),
+    npm: new Set(),
+    nodeFs: false,
+    candidates: [],
+  };
+  const { rootReal: entryReal, rootWhy: entryWhy } = absorb(info, o, acc);
+  if (entryReal === null || !acc.code.has(entryReal)) {
     throw new Error(`agent module ${entry} is not own code: ${entryWhy}`);
   }
+  const { requires, probed, reached } = await resolveRequires(o, acc);
+  const { code, other, nodeFs, npm } = acc;
   for (const p of code) other.delete(p);
+  // A request mapped to the module it loads is that module, not a missing file or directory.
+  for (const k of Object.keys(requires)) other.delete(realOr(k));
   const files = [...code].sort((a, b) => {
     const ua = pathToFileURL(a).href, ub = pathToFileURL(b).href;
     return ua < ub ? -1 : ua > ub ? 1 : 0;
@@ -261,7 +445,48 @@ async function resolveFresh(entry: string, o: GraphOptions): Promise<ModuleGraph
     );
   }
   const digest = graphDigest(files);
-  return { code: files, other: [...other].sort(), digest, nodeFs, npm: [...npm].sort() };
+  const manifests = closestManifests(files, o.codeDir, probed);
+  return {
+    graph: {
+      manifests,
+      code: files,
+      other: [...other].sort(),
+      digest,
+      nodeFs,
+      npm: [...npm].sort(),
+      requires,
+    },
+    probed,
+    reached,
+  };
+}
+
+/**
+ * The package.json closest to each of `files` inside `codeDir` (see `ModuleGraph.manifests`):
+ * only a regular file (not a symlink) with no comma in its name; every path looked at is added
+ * to `probed`.
+ */
+function closestManifests(files: string[], codeDir: string, probed: string[]): string[] {
+  const found = new Set<string>();
+  const seen = new Map<string, string | null>();
+  const lookUp = (dir: string): string | null => {
+    if (seen.has(dir)) return seen.get(dir)!;
+    const p = join(dir, "package.json");
+    probed.push(p);
+    let at: string | null = null;
+    try {
+      if (Deno.lstatSync(p).isFile && !p.includes(",")) at = p;
+    } catch { /* none here */ }
+    if (at === null && dir !== codeDir && within(dirname(dir), codeDir)) at = lookUp(dirname(dir));
+    seen.set(dir, at);
+    return at;
+  };
+  for (const f of files) {
+    if (!within(f, codeDir)) continue;
+    const m = lookUp(dirname(f));
+    if (m !== null) found.add(m);
+  }
+  return [...found].sort();
 }
 
 /** Is `resource` (a file URL or an absolute path) one of `files` (real paths)? */

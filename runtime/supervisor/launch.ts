@@ -111,10 +111,20 @@ export function agentEnv(
   return { HOME: agentHomeDir(workspace), ...spec.processEnv, TMPDIR: agentTmpDir(workspace) };
 }
 
-/** The agent process's import map: `@warden/sdk` is the host's SDK. */
-export function importMapJson(): string {
+/**
+ * The agent process's import map: `@warden/sdk` is the host's SDK; `npm` adds bare names mapped
+ * to `npm:` packages (a local module's configuration's, see bundle.ts `configNpmImports`).
+ */
+export function importMapJson(npm: Record<string, string> = {}): string {
+  // The SDK's name and every subpath of it are Warden's: a configuration cannot redirect them.
+  const own = Object.entries(npm).filter(([k]) =>
+    k !== "@warden/sdk" && !k.startsWith("@warden/sdk/")
+  );
   return JSON.stringify({
-    imports: { "@warden/sdk": pathToFileURL(join(SDK_DIR, "mod.ts")).href },
+    imports: {
+      ...Object.fromEntries(own),
+      "@warden/sdk": pathToFileURL(join(SDK_DIR, "mod.ts")).href,
+    },
   });
 }
 
@@ -164,6 +174,18 @@ export interface LaunchInput {
   egress?: { port: number; socketPath: string; caPath: string; env: Record<string, string> };
 }
 
+/**
+ * Whether the agent's bootstrap runs in "node" mode (bootstrap.ts): Node-style code (a bundle,
+ * a package-store agent, a graph importing `node:fs` or `npm:`, or arguments to pass) gets
+ * Node's `process.argv` and a `node:fs` that answers refusals like the OS (node_fs_compat.ts).
+ * Never a plugin process.
+ */
+export function nodeMode(spec: LaunchSpec, own: OwnCode, plugin: boolean): boolean {
+  return !plugin &&
+    (spec.bundle === true || own.store !== undefined || own.nodeFs === true ||
+      (spec.args?.length ?? 0) > 0);
+}
+
 /** The spawn of one agent: flags, kernel roots, files, OS limits and environment. */
 export function spawnPlan(i: LaunchInput): SpawnSpec {
   const { spec, ceiling, ref, own, paths } = i;
@@ -188,9 +210,8 @@ export function spawnPlan(i: LaunchInput): SpawnSpec {
     stderr: spec.stdio ?? "piped",
     stdin: spec.stdin,
     args: spec.args,
-    nodeArgv: !i.plugin &&
-      (spec.bundle === true || own.store !== undefined || own.nodeFs === true ||
-        (spec.args?.length ?? 0) > 0),
+    nodeArgv: nodeMode(spec, own, i.plugin),
+    ...(own.requires && Object.keys(own.requires).length > 0 ? { requires: own.requires } : {}),
     env: { ...agentEnv(spec, ref.workspace), ...(egress?.env ?? {}) },
     ...(egress ? { certFile: egress.caPath } : {}),
     sandbox: i.kernel

@@ -9,14 +9,24 @@
  *   `code: "EACCES"`, `errno: -13`, `syscall`, `path` (the refused path) and the refusal as
  *   `cause`; streams emit that error.
  * The refusal itself is unchanged: the broker decided it and audited it as a deny. `Deno.*`
- * APIs keep throwing `NotCapable`.
+ * APIs keep throwing `NotCapable` (carrying `code: "EACCES"`, `errno` and `path` for a file
+ * refusal: `refusalFields`).
  *
- * This holds for the module objects: `require("fs")`, `require("fs/promises")`, default
- * imports and `fs.promises`. Named ESM imports (`import { existsSync } from "node:fs"`) and
- * namespace members are bindings no patch reaches: there a refusal stays Deno's NotCapable,
- * carrying `code: "EACCES"`, `errno` and `path` (see `refusalFields`), and `existsSync` throws
- * it. This file has no static imports: the bootstrap imports it statically (no permission
- * check) and Deno's node modules are loaded only when it is installed.
+ * The module objects are patched in place: `require("fs")`, `require("fs/promises")`, default
+ * imports and `fs.promises`. Named ESM imports and namespace imports are bindings no patch
+ * reaches, so a `node:module` resolve hook sends every ESM import that resolves to `node:fs`
+ * or `node:fs/promises` (whatever its spelling: `fs`, `node:fs`, `fs/promises`; from the
+ * agent's modules and from npm packages, also ES modules loaded by `require`) to a module of
+ * the same export names bound to the patched entries (node_fs_shim.ts,
+ * node_fs_promises_shim.ts). `require` itself is never redirected: it gets the patched module
+ * object, which packages such as graceful-fs patch further. The shims are loaded with the
+ * bootstrap (its static imports, before the hook exists): a hook may only redirect to a module
+ * already loaded, or `require` of an ES module that imports `node:fs` fails in Deno 2.9.
+ * Nothing is widened: every path is still the broker's to decide, each call is Deno's own.
+ * A refused read answered so is no violation unless a rule with a severity refused it (the
+ * broker marks such an agent's reads `compatible`: `answeredCompatibly` in runtime/governor.ts).
+ * This file has no static imports: the bootstrap imports it statically (no permission check)
+ * and Deno's node modules are loaded only when it is installed.
  */
 
 type Fn = (...args: unknown[]) => unknown;
@@ -35,11 +45,21 @@ const SYSCALL: Record<string, string> = {
 
 const EACCES = -13;
 
-/** The refused path a refusal names: the broker's reason, or Deno's own message. */
+/**
+ * The refused path a refusal names: the broker's reason (an `fs.*` path, or the file URL of a
+ * refused read in the code tree, which the broker decides as `import`), or Deno's own message.
+ */
 function refusedPath(message: string): string | undefined {
   const m = /^Warden denied fs\.\w+ (\/.*?): /.exec(message) ??
     /^Requires (?:read|write) access to "([^"]*)"/.exec(message);
-  return m?.[1];
+  if (m) return m[1];
+  const url = /^Warden denied import (file:\/\/\/\S*?): /.exec(message)?.[1];
+  if (url === undefined) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 function pathOf(refusal: Error, args: unknown[]): string | undefined {
@@ -126,6 +146,26 @@ function patchObject(o: Obj): void {
 
 let installed = false;
 
+type Sink = (module: Obj) => void;
+const sinks: { fs?: Sink; promises?: Sink } = {};
+
+/** A shim module's setter for its bindings (called by node_fs_shim.ts at load). */
+export function exposeNamed(which: "fs" | "promises", set: Sink): void {
+  sinks[which] = set;
+}
+
+const SHIMS: Record<string, string> = {
+  "node:fs": new URL("./node_fs_shim.ts", import.meta.url).href,
+  "node:fs/promises": new URL("./node_fs_promises_shim.ts", import.meta.url).href,
+};
+
+interface Resolved {
+  url: string;
+  format?: string | null;
+  shortCircuit?: boolean;
+}
+type Resolve = (spec: string, ctx: { conditions?: string[] }) => Resolved;
+
 /** Patch the `node:fs` and `node:fs/promises` module objects (once per process). */
 export async function installNodeFsCompat(): Promise<void> {
   if (installed) return;
@@ -158,13 +198,27 @@ export async function installNodeFsCompat(): Promise<void> {
   });
   fs.exists = exists;
   refusalFields();
+  if (!sinks.fs || !sinks.promises) throw new Error("node fs shims not loaded by the bootstrap");
+  sinks.fs(fs);
+  sinks.promises(fsp);
+  const { registerHooks } = (await import("node:module")).default as unknown as {
+    registerHooks(hooks: { resolve: (s: string, c: object, next: Resolve) => Resolved }): void;
+  };
+  // Every ES module import that resolves to node:fs or node:fs/promises, whatever spelled it
+  // (and whoever: the agent's modules, npm packages, ES modules loaded by require), binds to
+  // the shim; require (conditions without "import") keeps the patched module object.
+  registerHooks({
+    resolve(spec, ctx: { conditions?: string[] }, next) {
+      const r = next(spec, ctx);
+      const shim = SHIMS[r.url];
+      return shim && ctx.conditions?.includes("import") ? { url: shim, shortCircuit: true } : r;
+    },
+  });
 }
 
 /**
- * Named ESM imports (`import { statSync } from "node:fs"`) are bindings no patch reaches (and
- * a `node:module` resolution hook, which could redirect them, breaks `require` of ES modules
- * in Deno 2.9): their refusals stay NotCapable, but a file refusal carries the OS fields Node
- * code branches on — `code: "EACCES"`, `errno: -13` and the refused `path`.
+ * In a Node-style agent `Deno.*` refusals stay NotCapable, but a file refusal carries the OS
+ * fields Node code branches on — `code: "EACCES"`, `errno: -13` and the refused `path`.
  */
 function refusalFields(): void {
   const proto = Deno.errors.NotCapable.prototype;

@@ -42,7 +42,10 @@ export interface OwnCodeOptions {
 /** The agent's prepared code: the module to run and the files to expose. */
 export interface OwnCode {
   module: string;
-  /** Own-code modules outside the SDK tree, then the other files the policy allowed. */
+  /**
+   * Own-code modules outside the SDK tree and the package.json files Deno reads next to them
+   * (`ModuleGraph.manifests`), then the other files the policy allowed.
+   */
   expose: string[];
   /**
    * A package-store agent: its store directory (exposed read-only as a whole) and the Deno
@@ -51,6 +54,8 @@ export interface OwnCode {
   store?: { root: string; config: string };
   /** Node-style code (`ModuleGraph.nodeFs`): started in the bootstrap's "node" mode. */
   nodeFs?: boolean;
+  /** Relative requests resolved as `require` does (`ModuleGraph.requires`), for the bootstrap. */
+  requires?: Record<string, string>;
 }
 
 function inside(path: string, root: string): boolean {
@@ -81,6 +86,7 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
     deno: o.deno,
     codeDir: ref.code,
     sdk: ref.sdk,
+    workspace: ref.workspace,
     flags: ["--no-config", "--no-lock", "--no-remote", "--no-npm", `--import-map=${o.importMap}`],
     cwd: o.dir,
     denoDir: cache,
@@ -95,7 +101,8 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
   }
   ref.codeFiles = new Set(graph.code);
   ref.codeDigest = graph.digest;
-  const expose = graph.code.filter((p) => !inside(p, ref.sdk));
+  // Deno reads the own code's package.json files itself (module type): the kernel lets it.
+  const expose = [...graph.code.filter((p) => !inside(p, ref.sdk)), ...graph.manifests];
   for (const path of graph.other) {
     // The broker's mapping (runtime/broker/map.ts): the entry's tree (not the workspace) and
     // the SDK are `import`, anything else `fs.read`.
@@ -115,9 +122,10 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
     const { imports } = JSON.parse(Deno.readTextFileSync(o.importMap));
     const deps = await installDependencies(graph.npm, imports, { dir: o.storeDir, deno: o.deno });
     ref.store = deps.root;
-    return { module, expose, nodeFs: true, store: { root: deps.root, config: deps.config } };
+    const store = { root: deps.root, config: deps.config };
+    return { module, expose, nodeFs: true, store, requires: graph.requires };
   }
-  return { module, expose, nodeFs: graph.nodeFs };
+  return { module, expose, nodeFs: graph.nodeFs, requires: graph.requires };
 }
 
 /**
@@ -129,9 +137,17 @@ export async function prepareOwnCode(o: OwnCodeOptions): Promise<OwnCode> {
 function storedCode(o: OwnCodeOptions, p: StoredPackage): OwnCode {
   const config = join(o.dir, "deno.json");
   const { imports } = JSON.parse(Deno.readTextFileSync(o.importMap));
+  if (inside(o.ref.workspace, p.root)) {
+    throw new Error(
+      `its workspace ${o.ref.workspace} lies in its package ${p.root}, where it could rewrite ` +
+        `its code: give it a workspace outside the package`,
+    );
+  }
+  // A local package's entry lies outside node_modules: CommonJS is detected there as Node does.
+  const unstable = p.local ? { unstable: ["detect-cjs"] } : {};
   Deno.writeTextFileSync(
     config,
-    JSON.stringify({ nodeModulesDir: "manual", lock: false, imports }) + "\n",
+    JSON.stringify({ nodeModulesDir: "manual", lock: false, imports, ...unstable }) + "\n",
     { mode: 0o600 },
   );
   o.ref.codeFiles = new Set([p.entry]);

@@ -30,6 +30,11 @@ export interface SpawnSpec {
   args?: string[];
   /** Also rewrite node's `process.argv` for the agent (Node-style code; costs start-up time). */
   nodeArgv?: boolean;
+  /**
+   * In "node" mode: relative requests resolved by the host as `require` does (request path ->
+   * own-code module, `ModuleGraph.requires`), handed to the bootstrap in its mode argument.
+   */
+  requires?: Record<string, string>;
   /** Extra process environment (checked by `processEnvProblem` first). */
   env?: Record<string, string>;
   stderr: "piped" | "inherit" | "null";
@@ -130,11 +135,25 @@ export function agentArgv(s: SpawnSpec): string[] {
     s.bootstrap,
     s.sdkSocket,
     s.agentUrl,
-    s.nodeArgv ? "node" : "deno",
+    s.nodeArgv ? bootstrapNodeMode(s.requires) : "deno",
     ...(s.args ?? []),
   ];
   return [...confinementArgv(s), ...deno];
 }
+
+/**
+ * The bootstrap's "node" mode argument: `node`, or `node:` + the JSON of the host's require
+ * resolutions (bootstrap.ts). A map too big for one argument is left out: those requests are
+ * then decided at run time as before (refused).
+ */
+export function bootstrapNodeMode(requires: Record<string, string> | undefined): string {
+  if (!requires || Object.keys(requires).length === 0) return "node";
+  const arg = `node:${JSON.stringify(requires)}`;
+  return arg.length <= MAX_REQUIRES_ARG ? arg : "node";
+}
+
+/** Bytes the require map may take in one argument (Linux caps one at 128 KiB). */
+const MAX_REQUIRES_ARG = 64 * 1024;
 
 /**
  * The wrappers and kernel launcher a program runs under (session, parent-death signal, OS

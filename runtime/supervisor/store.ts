@@ -10,9 +10,11 @@
  * tree read-only) and the broker (the built-in rule `warden-package-store`).
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { z } from "zod";
 import { sha256Hex } from "../../governance/audit/sha256.ts";
+import { graphDigest } from "./graph.ts";
+import { wardenHome } from "../state.ts";
 
 /** One installed package. */
 export interface StoredPackage {
@@ -26,6 +28,11 @@ export interface StoredPackage {
   entry: string;
   /** `sha256:` of the store's lockfile: every dependency's version and integrity. */
   digest: string;
+  /**
+   * A local Node program run in place (`localPackage`), not installed from the registry: its
+   * own package directory is its store tree, its entry may be CommonJS outside node_modules.
+   */
+  local?: boolean;
 }
 
 /** How to install. */
@@ -119,9 +126,10 @@ export async function installDependencies(
 ): Promise<StoredDependencies> {
   const deps: Record<string, string> = {};
   for (const spec of specs) {
-    // Only the package's own part is installed: npm:name@1.2.3/sub is npm:name@1.2.3.
+    // Only the package's own part is installed: npm:name@1.2.3/sub is npm:name@1.2.3 (and an
+    // import map's directory form npm:/name@1.2.3/sub the same).
     const { name, version } = parseNpmSpec(
-      spec.replace(/^(npm:(?:@[^/@]+\/)?[^/@]+@[^/]+)\/.*$/, "$1"),
+      spec.replace(/^npm:\//, "npm:").replace(/^(npm:(?:@[^/@]+\/)?[^/@]+@[^/]+)\/.*$/, "$1"),
     );
     if (deps[name] && deps[name] !== version) {
       throw new Error(`npm:${name}: imported at two versions (${deps[name]}, ${version})`);
@@ -160,6 +168,99 @@ export async function installDependencies(
       `${what}: cannot install into the package store: ${e instanceof Error ? e.message : e}`,
     );
   }
+}
+
+/** Lockfiles a Node package may carry (part of a local package's code digest). */
+const LOCKFILES = [
+  "package-lock.json",
+  "npm-shrinkwrap.json",
+  "yarn.lock",
+  "pnpm-lock.yaml",
+  "bun.lock",
+  "deno.lock",
+];
+const JS_ENTRY = new Set([".js", ".cjs", ".mjs"]);
+const TS_ENTRY = new Set([".ts", ".mts", ".cts"]);
+
+/**
+ * A local Node program (`node ./x/dist/index.js`, a local MCP server): a module whose nearest
+ * configuration above it is a `package.json` (no `deno.json` beside it), and which is
+ * JavaScript or has a `node_modules` directory beside that `package.json`. It runs in place,
+ * not bundled: its package directory (the real path) is its store tree — read-only to it, its
+ * own files (`package.json`, data next to its modules) and its own `node_modules` (its own
+ * dependency versions, never Warden's), CommonJS as Node runs it (sloppy mode). The code
+ * digest is `graphDigest` of the entry, the `package.json` and the lockfiles present. Null
+ * when the module is not such a program (it is then the module graph's own code).
+ */
+export function localPackage(
+  entry: string,
+  o: {
+    /** Trees the package may not contain besides the user's home and Warden's state. */
+    protect?: string[];
+  } = {},
+): StoredPackage | null {
+  const ext = extname(entry);
+  if (!JS_ENTRY.has(ext) && !TS_ENTRY.has(ext)) return null;
+  let real: string;
+  try {
+    real = Deno.realPathSync(entry);
+  } catch {
+    return null;
+  }
+  for (let dir = dirname(real);; dir = dirname(dir)) {
+    if (exists(join(dir, "deno.json")) || exists(join(dir, "deno.jsonc"))) return null;
+    const manifest = join(dir, "package.json");
+    if (exists(manifest)) {
+      if (!JS_ENTRY.has(ext) && !exists(join(dir, "node_modules"))) return null;
+      let m: { name?: unknown; version?: unknown } = {};
+      try {
+        m = JSON.parse(Deno.readTextFileSync(manifest));
+      } catch (e) {
+        throw new Error(`${manifest}: not JSON: ${e instanceof Error ? e.message : e}`);
+      }
+      // Attack: a stray package.json in a home directory (or at /) would make the whole home
+      // — keys, the keystore — the program's readable code tree. Such a root is refused.
+      const guarded = [...protectedTrees(), ...(o.protect ?? []).map(realOr)]
+        .find((p) => inside(p, dir));
+      if (guarded !== undefined) {
+        throw new Error(
+          `${manifest}: its package directory ${dir} holds ${guarded}, which the program would ` +
+            `read as its own code: give the program a package directory of its own`,
+        );
+      }
+      const files = [real, manifest, ...LOCKFILES.map((l) => join(dir, l)).filter(exists)];
+      return {
+        name: typeof m.name === "string" && m.name ? m.name : dir.split("/").pop() || "local",
+        version: typeof m.version === "string" ? m.version : "0.0.0",
+        integrity: "local",
+        root: dir,
+        entry: real,
+        digest: graphDigest(files),
+        local: true,
+      };
+    }
+    if (dir === dirname(dir)) return null;
+  }
+}
+
+/** Trees a local package directory may not contain: the user's home, Warden's state. */
+function protectedTrees(): string[] {
+  const out = [wardenHome()];
+  const home = Deno.env.get("HOME");
+  if (home && home !== "/") out.push(home);
+  return out.map(realOr);
+}
+
+function realOr(p: string): string {
+  try {
+    return Deno.realPathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root === "/" ? "/" : root + "/");
 }
 
 function described(

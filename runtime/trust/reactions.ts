@@ -13,7 +13,7 @@ import {
   tierOf,
   type TrustEvent,
 } from "../../governance/trust/mod.ts";
-import { type AgentRef, answeredAsUnset, type Ask, type Ruling } from "../governor.ts";
+import { type AgentRef, answeredCompatibly, type Ask, type Ruling } from "../governor.ts";
 import type { TrustService } from "./service.ts";
 
 /** A running agent as trust sees it, read when an event arrives. */
@@ -94,8 +94,9 @@ export class TrustReactions {
       const severity = d.rule
         ? this.host.policy().rules.find((x) => x.id === d.rule)?.severity
         : undefined;
-      // A probe of a variable the agent does not have, seen by it as unset: not a violation.
-      if (answeredAsUnset(ask, severity)) return;
+      // A probe seen by the agent as an unset variable, or a refused file read answered like
+      // the OS (existsSync false, EACCES): not a violation.
+      if (answeredCompatibly(ask, severity)) return;
       event = severity ? { type: "violation", severity, at } : { type: "denied", at };
     } else return;
     this.#record(a, event);

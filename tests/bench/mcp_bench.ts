@@ -3,14 +3,18 @@
  * it, and the adapters' `tools.authorize` round trip.
  *
  * Rows (latencies in µs, per call, measured in the client):
- * - `mcp.tools_call direct`: the SDK client talks stdio to the bundled echo server run as a
+ * - `mcp.tools_call direct`: the SDK client talks stdio to the local echo server run as a
  *   plain `deno run -A` process (no sandbox, no broker, no policy, no audit).
- * - `mcp.tools_call gateway`: the same bundle as a governed worker (ring 2, broker, Landlock)
- *   behind McpGateway; the client is connected in memory, so both arms cross one stdio pipe.
+ * - `mcp.tools_call gateway`: the same server as a governed worker (ring 2, broker, Landlock)
+ *   behind McpGateway in its default mode (not bundled: its npm: imports installed in the
+ *   package store); the client is connected in memory, so both arms cross one stdio pipe.
  *   Each call is decided, audited (written before the answer) and forwarded.
  * - `mcp.startup direct` / `mcp.startup gateway`: a cached npm server (not written here) from
  *   spawn to a completed handshake, as `deno run -A npm:…` and through McpGateway.start on a
  *   running host from the package store; interleaved, ratio of medians.
+ * - `mcp.startup_local direct` / `mcp.startup_local gateway`: the same for the local echo
+ *   server (a module of this repository importing the MCP SDK), `deno run -A <file>` beside
+ *   McpGateway.start in its default mode (own code, its npm: imports from the package store).
  * - `sdk.authorize`: `tools.authorize` timed inside an agent (decide + audit, nothing run).
  * - `audit.args_digest`: the `argsSha256` every decided tool call adds to the governor's hot
  *   path (canonical JSON + SHA-256 of a three-field argument object), timed per call.
@@ -25,6 +29,7 @@ import { Keystore } from "../../runtime/identity/keystore.ts";
 import { McpGateway } from "../../runtime/mcp/gateway.ts";
 import { BUILTIN_POLICY, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
+import { PROJECT_CONFIG } from "../../runtime/supervisor/bundle.ts";
 import { payloadHash } from "../../governance/identity/mod.ts";
 import { type BenchRow, measure, pct, timerOverheadUs } from "./stats.ts";
 
@@ -34,6 +39,8 @@ export interface McpBenchOptions {
 }
 
 const AGENTS = new URL("./agents/", import.meta.url).pathname;
+/** A local MCP server (the official SDK, one tool that does no I/O). */
+const ECHO = join(AGENTS, "mcp_echo.ts");
 const POLICY = `apiVersion: warden/v1
 kind: Policy
 name: bench-integrations
@@ -81,23 +88,28 @@ export const STORE_SERVER = "npm:@modelcontextprotocol/server-sequential-thinkin
  * (Deno's own npm cache) beside McpGateway.start of the same package from the package store
  * (installed by a warm-up start) on a running host; interleaved, medians.
  */
-async function benchStartup(host: AgentHost, runs: number): Promise<BenchRow[]> {
+async function benchStartup(
+  host: AgentHost,
+  runs: number,
+  server: string,
+  name: string,
+): Promise<BenchRow[]> {
   const direct: number[] = [];
   const gateway: number[] = [];
+  // An npm: server runs from Deno's npm cache, a local module with the project's configuration.
+  const directArgs = server.startsWith("npm:")
+    ? ["run", "-A", "--no-config", server]
+    : ["run", "-A", `--config=${PROJECT_CONFIG}`, server];
   for (let i = -1; i < runs; i++) { // one warm-up pair (installs the store, fills caches)
     let t0 = performance.now();
     const c = new Client({ name: "bench", version: "1.0.0" });
     await c.connect(
-      new StdioClientTransport({
-        command: Deno.execPath(),
-        args: ["run", "-A", "--no-config", STORE_SERVER],
-        stderr: "ignore",
-      }),
+      new StdioClientTransport({ command: Deno.execPath(), args: directArgs, stderr: "ignore" }),
     );
     const td = performance.now() - t0;
     await c.close();
     t0 = performance.now();
-    const gw = await McpGateway.start({ host, server: { module: STORE_SERVER } });
+    const gw = await McpGateway.start({ host, server: { module: server } });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await gw.serve(b);
     const g = new Client({ name: "bench", version: "1.0.0" });
@@ -109,8 +121,8 @@ async function benchStartup(host: AgentHost, runs: number): Promise<BenchRow[]> 
     direct.push(td * 1000);
     gateway.push(tg * 1000);
   }
-  const d = row("mcp.startup direct", "deno run -A", direct, direct.reduce((x, y) => x + y) / 1e6);
-  const g = row("mcp.startup gateway", "warden", gateway, gateway.reduce((x, y) => x + y) / 1e6);
+  const d = row(`${name} direct`, "deno run -A", direct, direct.reduce((x, y) => x + y) / 1e6);
+  const g = row(`${name} gateway`, "warden", gateway, gateway.reduce((x, y) => x + y) / 1e6);
   g.ratio_vs_direct = g.p50_us / d.p50_us;
   return [d, g];
 }
@@ -147,17 +159,13 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [digest];
   try {
     o.log(`mcp.tools_call gateway: ${n} calls`);
-    const gw = await McpGateway.start({ host, server: { module: join(AGENTS, "mcp_echo.ts") } });
+    const gw = await McpGateway.start({ host, server: { module: ECHO } });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await gw.serve(b);
     const client = new Client({ name: "bench", version: "1.0.0" });
     await client.connect(a);
     const [glat, gsecs] = await calls(client, n, warmup);
     await client.close();
-    // The very bundle the gateway ran, now as a plain process.
-    const bundle = join(state, "host", "a1", "code", "mcp_echo.bundle.js");
-    const copy = join(state, "echo.bundle.js");
-    Deno.copyFileSync(bundle, copy);
     await gw.close();
 
     o.log(`mcp.tools_call direct: ${n} calls`);
@@ -165,7 +173,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
     await direct.connect(
       new StdioClientTransport({
         command: Deno.execPath(),
-        args: ["run", "-A", "--no-config", copy],
+        args: ["run", "-A", `--config=${PROJECT_CONFIG}`, ECHO],
         stderr: "ignore",
       }),
     );
@@ -177,7 +185,9 @@ export async function runMcpBench(o: McpBenchOptions): Promise<BenchRow[]> {
     rows.push(d, g);
 
     o.log(`mcp.startup: ${STORE_SERVER}, direct and through the gateway, interleaved`);
-    rows.push(...await benchStartup(host, o.quick ? 3 : 10));
+    rows.push(...await benchStartup(host, o.quick ? 3 : 10, STORE_SERVER, "mcp.startup"));
+    o.log(`mcp.startup_local: ${ECHO}, direct and through the gateway, interleaved`);
+    rows.push(...await benchStartup(host, o.quick ? 3 : 10, ECHO, "mcp.startup_local"));
 
     o.log(`sdk.authorize: ${n} calls`);
     const ws = join(state, "ws");
