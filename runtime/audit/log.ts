@@ -7,6 +7,11 @@
  * the host never loses an acknowledged entry: it is in the kernel's page cache. The log and
  * the sidecar are fsync'd at every checkpoint (every `checkpointEvery` entries or
  * `checkpointMs` milliseconds, and at close), which bounds what a power loss can take.
+ *
+ * The Merkle tree is not on the decision path: an entry's chain hash (which the line carries)
+ * is folded into the tree in a microtask after the append, i.e. after the caller has answered,
+ * and before any checkpoint reads the tree. The line's bytes, and so what survives a kill,
+ * are unchanged by this.
  */
 import {
   type AuditEntry,
@@ -48,6 +53,8 @@ export class AuditLog {
   #listeners = new Set<AuditListener>();
   #encoder = new TextEncoder();
   #tree = new MerkleFrontier();
+  /** Chain hashes appended but not yet folded into `#tree` (see `#fold`). */
+  #unfolded: string[] = [];
   #signer: Signer | undefined;
   #checkpointEvery: number;
   #requested = 0;
@@ -67,7 +74,7 @@ export class AuditLog {
       this.#file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
       if (this.#signer) {
         const timer = setInterval(() => {
-          if (this.#tree.size > this.#requested) this.checkpoint();
+          if (this.#seq > this.#requested) this.checkpoint();
         }, options.checkpointMs ?? 1000);
         Deno.unrefTimer(timer);
         this.#timer = timer;
@@ -118,11 +125,14 @@ export class AuditLog {
       this.recent.splice(0, this.recent.length - this.#keep);
     }
     if (this.#file) {
-      this.#tree.append(unhex(entry.hash));
+      this.#unfolded.push(entry.hash);
       this.#queue.push(line);
       if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(() => this.commit());
+        queueMicrotask(() => {
+          this.commit();
+          this.#fold();
+        });
       }
     }
     for (const l of this.#listeners) {
@@ -141,13 +151,23 @@ export class AuditLog {
   commit(): void {
     this.#scheduled = false;
     if (!this.#file || this.#queue.length === 0) return;
-    const bytes = this.#encoder.encode(this.#queue.join(""));
+    const q = this.#queue;
+    const bytes = this.#encoder.encode(q.length === 1 ? q[0] : q.join(""));
     this.#queue = [];
     let off = 0;
     while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
-    if (this.#signer && this.#tree.size - this.#requested >= this.#checkpointEvery) {
+    // With a file every entry is a leaf: the tree's size is the chain's (folded or not).
+    if (this.#signer && this.#seq - this.#requested >= this.#checkpointEvery) {
       this.checkpoint();
     }
+  }
+
+  /** Fold the chain hashes appended since the last fold into the Merkle tree. */
+  #fold(): void {
+    const pending = this.#unfolded;
+    if (pending.length === 0) return;
+    this.#unfolded = [];
+    for (const h of pending) this.#tree.append(unhex(h));
   }
 
   /**
@@ -158,6 +178,7 @@ export class AuditLog {
   checkpoint(): Promise<Checkpoint | null> {
     if (!this.#file || !this.#signer || !this.path) return Promise.resolve(null);
     this.commit();
+    this.#fold();
     const size = this.#tree.size;
     if (size <= this.#requested) return this.#checkpointing ?? Promise.resolve(null);
     this.#requested = size;
@@ -194,7 +215,7 @@ export class AuditLog {
   /** Commit, checkpoint (when signing), fsync and close. */
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#signer && this.#tree.size > this.#requested) await this.checkpoint();
+    if (this.#signer && this.#seq > this.#requested) await this.checkpoint();
     if (this.#checkpointing) await this.#checkpointing;
     await this.flush(true);
     this.#file?.close();

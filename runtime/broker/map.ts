@@ -48,6 +48,11 @@ export interface PathRoots {
   tmp?: string;
   /** The kernel keeps the process's cwd at `cwd` (the launcher's seccomp pin). */
   cwdPinned?: boolean;
+  /**
+   * The kernel keeps `cwd` and its ancestors from being renamed or replaced (see
+   * `fixesWorkspace`): paths below it are resolved by `realPathUnder`.
+   */
+  cwdFixed?: boolean;
   /** The agent's package-store directory (its installed npm packages): reads there are loads. */
   store?: string;
 }
@@ -79,6 +84,76 @@ export function realPath(path: string): string {
     }
   }
   return normalize(path);
+}
+
+/** Components below a fixed root looked at one by one before handing over to `realPath`. */
+const MAX_FIXED_DEPTH = 4;
+
+/**
+ * `realPath(path)` for a path under `root`, a real directory (no symlink in it) that the agent
+ * can neither rename nor replace, nor any of its ancestors: one `lstat` per component below
+ * `root` instead of the real path of the whole path (the kernel re-walks every component from
+ * `/`). The first symlink, non-directory in the middle, unexpected error or deep path hands
+ * over to `realPath`; a missing component ends the walk (nothing below it exists: the rest is
+ * taken as written, as `realPath` does). Equal to `realPath` on every tree
+ * (tests/perf/broker_fastpath_test.ts; end to end: tests/perf/broker_symlink_walk_test.ts).
+ *
+ * Why skipping the components of `root` is safe: the broker's answer is a snapshot in any
+ * case: the agent may swap a component below `root` for a symlink right after a full real
+ * path too, and the kernel rules bound what that open reaches. What the skip adds is the
+ * assumption that `root` and its ancestors stay real directories; it holds only when the
+ * kernel (Landlock) gives the agent no write access to the parent of `root` or above (renaming
+ * or replacing a directory is an access on its parent), which the host checks before it sets
+ * `PathRoots.cwdFixed` (see `fixesWorkspace`). Outside that assumption: only the operator,
+ * or another agent whose workspace encloses this one, can move them; such an agent can already
+ * rewrite every file of this workspace (no isolation is left to lose), and Landlock's rules
+ * hold inodes, not names, so opens stay within what the ring's kernel rules allow. What such a
+ * move could do is the window a full real path leaves between check and open, held longer.
+ */
+export function realPathUnder(root: string, path: string): string {
+  const p = normalize(path);
+  if (!p.startsWith(root + "/") || p.endsWith("/")) return realPath(path);
+  const parts = p.slice(root.length + 1).split("/");
+  if (parts.length > MAX_FIXED_DEPTH) return realPath(path);
+  let at = root;
+  for (let i = 0; i < parts.length; i++) {
+    at += "/" + parts[i];
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(at);
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? p : realPath(path);
+    }
+    if (info.isSymlink || (i < parts.length - 1 && !info.isDirectory)) return realPath(path);
+  }
+  return p;
+}
+
+/**
+ * Whether the kernel keeps the agent's workspace `workspace` (a real path) and its ancestors
+ * fixed: under Landlock the agent writes only beneath the ring's write roots and `writable`
+ * (its cache); none of them may be an ancestor of the workspace (the workspace itself is
+ * fine: writing beneath a directory does not rename it). `write: true` opens everything; a
+ * `${code}` root (own code files and the SDK) is refused too, conservatively.
+ */
+export function fixesWorkspace(
+  write: boolean | readonly string[],
+  workspace: string,
+  writable: readonly string[],
+): boolean {
+  if (write === true) return false;
+  const roots = [...(write === false ? [] : write), ...writable];
+  return roots.every((r) => {
+    if (r === "${workspace}") return true;
+    if (!r.startsWith("/")) return false; // `${code}` or anything else: not known to be safe
+    const glob = r.search(/[*?[{]/);
+    if (glob >= 0) return !workspace.startsWith(r.slice(0, glob)); // what the pattern may match
+    let root = r.length > 1 ? r.replace(/\/+$/, "") : r;
+    try {
+      root = Deno.realPathSync(root); // Landlock holds the inode: compare real paths
+    } catch { /* not there: no rule for it */ }
+    return root === workspace || !(root === "/" || workspace.startsWith(root + "/"));
+  });
 }
 
 /**
@@ -136,9 +211,10 @@ export function mapPermission(
   const v = r.value;
   const args: Record<string, unknown> = { permission: r.permission, value: v };
   let refuse: string | undefined;
+  const real = roots.cwdFixed ? (q: string) => realPathUnder(roots.cwd, q) : realPath;
   const path = (p: string): string => {
-    if (isAbsolute(p)) return realPath(agentView(p, pid));
-    const resolved = realPath(join(roots.cwd, p));
+    if (isAbsolute(p)) return real(agentView(p, pid));
+    const resolved = real(join(roots.cwd, p));
     if (roots.cwdPinned) return resolved;
     const now = processCwd(pid);
     if (now !== roots.cwd) {

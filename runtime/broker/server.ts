@@ -25,10 +25,22 @@ export interface BrokerOptions {
    */
   cwdPinned?: boolean;
   /**
+   * Whether the kernel keeps the workspace and its ancestors from being renamed or replaced
+   * (`fixesWorkspace` in map.ts): paths below it then resolve component by component. Asked
+   * once, at the first check (the agent's kernel rules are final by then).
+   */
+  cwdFixed?: () => boolean;
+  /**
    * Names in the agent process's environment. A denied read of any other name is answered as
    * an unset variable (Deno reads nothing), audited as a deny (see `answeredAsUnset`).
    */
   envNames?: ReadonlySet<string>;
+  /**
+   * The agent's `node:fs` answers a refused read like the OS (`existsSync` false, an EACCES
+   * error: the bootstrap's "node" mode). Its `fs.read` checks carry `args.compatible`: denied
+   * by no rule with a severity, such a refusal is no violation (see `answeredCompatibly`).
+   */
+  compatibleReads?: boolean;
   /** Permission checks allowed once each before the agent's code loads ("perm value"). */
   bootstrap: string[];
   /** Called when the agent's Deno runtime disconnects or misbehaves. */
@@ -51,6 +63,7 @@ export class BrokerServer {
   /** Number of checks answered. */
   checks = 0;
   #bucket: TokenBucket | null;
+  #cwdFixed: boolean | undefined;
 
   constructor(readonly opts: BrokerOptions) {
     this.path = opts.path;
@@ -63,6 +76,7 @@ export class BrokerServer {
     const decoder = new TextDecoder();
     let buf = "";
     const chunk = new Uint8Array(16384);
+    const out = new Uint8Array(16384);
     let why = "agent runtime disconnected";
     try {
       while (true) {
@@ -94,7 +108,12 @@ export class BrokerServer {
             why = "broker protocol violation: malformed check";
             throw new Error(why);
           }
-          await writeAll(conn, encoder.encode(reply));
+          // One reusable buffer for the answer (each is written whole before the next line).
+          const { read, written } = encoder.encodeInto(reply, out);
+          await writeAll(
+            conn,
+            read === reply.length ? out.subarray(0, written) : encoder.encode(reply),
+          );
         }
       }
     } catch { /* fall through to close */ }
@@ -149,6 +168,7 @@ export class BrokerServer {
         cwd: agent.workspace,
         tmp: this.opts.tmp,
         cwdPinned: this.opts.cwdPinned,
+        cwdFixed: this.#cwdFixed ??= this.opts.cwdFixed?.() ?? false,
         store: agent.store,
       },
       pid,
@@ -158,6 +178,7 @@ export class BrokerServer {
       m.args.unset = true; // nothing to read: a denial can look like an unset variable
     }
     if (names && m.action === "env.get" && m.resource === "*") m.args.enumeration = true;
+    if (this.opts.compatibleReads && m.action === "fs.read") m.args.compatible = true;
     let decided = m;
     let ruling = this.#decide(m);
     if (ruling.effect === "allow" && m.also) ruling = this.#decide(decided = m.also);
@@ -183,11 +204,10 @@ export class BrokerServer {
       ruling = refused.ruling;
       decided = refused.mapped;
     }
-    const result = ruling.effect === "allow" ? "allow" : "deny";
-    const reason = ruling.effect === "allow"
-      ? `allowed (audit #${ruling.seq})`
-      : `Warden denied ${decided.action} ${decided.resource}: ${ruling.reason} (audit #${ruling.seq})`;
-    return JSON.stringify({ id: parsed.id, result, reason }) + "\n";
+    if (ruling.effect === "allow") return allowAnswer(parsed.id, ruling.seq);
+    const reason =
+      `Warden denied ${decided.action} ${decided.resource}: ${ruling.reason} (audit #${ruling.seq})`;
+    return JSON.stringify({ id: parsed.id, result: "deny", reason }) + "\n";
   }
 
   /** Decide each operator-given variable an enumeration would reveal; the first refusal. */
@@ -236,6 +256,15 @@ export class BrokerServer {
     this.#closed = true;
     this.#socket.close();
   }
+}
+
+/**
+ * The answer to an allowed check as text: the bytes `JSON.stringify` gives for
+ * `{ id, result: "allow", reason: "allowed (audit #seq)" }` (both are non-negative safe
+ * integers: nothing to escape), without building the object (tests/perf/broker_fastpath_test.ts).
+ */
+export function allowAnswer(id: number, seq: number): string {
+  return `{"id":${id},"result":"allow","reason":"allowed (audit #${seq})"}\n`;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

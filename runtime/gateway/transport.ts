@@ -9,9 +9,10 @@ import {
   MAX_REQUEST_BYTES,
   MAX_RESPONSE_BYTES,
   type Refusal,
-  SdkRequest,
+  type SdkRequest,
   type SdkResponse,
 } from "../../sdk/wire_schema.ts";
+import { parseSdkRequest } from "./parse_request.ts";
 import { OneConnectionSocket, TokenBucket } from "./unix_socket.ts";
 
 export interface GatewayLimits {
@@ -116,7 +117,7 @@ export class FrameTransport {
       });
       return;
     }
-    const parsed = SdkRequest.safeParse(value);
+    const parsed = parseSdkRequest(value);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
       const message = `invalid request: ${i.path.join(".") || "request"}: ${i.message}`;
