@@ -9,6 +9,7 @@ export { marker, type OutputFinding } from "./scan.ts";
 export { BUILTIN_GROUPS, BUILTINS, expandBuiltins } from "./builtins.ts";
 export {
   DEFAULT_MAX_SCAN,
+  DlpExcept,
   DlpRule,
   OUTPUT_CHANNELS,
   type OutputChannel,

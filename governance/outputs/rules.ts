@@ -48,6 +48,9 @@ export class OutputRules {
   readonly maxScan: number;
   readonly #schemas: SchemaCheck[];
   readonly #byChannel = new Map<OutputChannel, Detector[]>();
+  /** `except:` of each rule: "host header" -> the rules that leave that header alone there. */
+  readonly #except = new Map<string, Set<string>>();
+  readonly #skipping = new Map<string, Detector[]>();
 
   constructor(sections: readonly OutputsSection[] = []) {
     const caps = sections.map((s) => s.max_bytes).filter((n): n is number => n !== undefined);
@@ -63,6 +66,12 @@ export class OutputRules {
     const all: { on?: readonly string[]; d: Detector }[] = [];
     for (const s of sections) {
       for (const r of s.dlp ?? []) {
+        for (const e of r.except ?? []) {
+          for (const h of [e.header].flat()) {
+            const k = `${e.host} ${h}`;
+            this.#except.set(k, (this.#except.get(k) ?? new Set()).add(r.id));
+          }
+        }
         const names = r.builtin === undefined ? [] : [r.builtin].flat();
         for (const b of expandBuiltins(names)) {
           const d = {
@@ -94,10 +103,33 @@ export class OutputRules {
   }
 
   /**
-   * Check one output on `channel`. `kind`: the output's kind for schemas (emit: its string
-   * `kind` field, found here when not given; tool and MCP results: the tool's name).
+   * The rules whose `except:` leaves header `name` of a request to `url` alone: only on an
+   * `https:` URL whose host is exactly the excepted one (empty otherwise).
    */
-  check(channel: OutputChannel, value: unknown, kind?: string): OutputVerdict {
+  excepted(url: string, name: string): ReadonlySet<string> {
+    if (this.#except.size === 0) return NONE;
+    let host: string;
+    try {
+      const u = new URL(url);
+      if (u.protocol !== "https:") return NONE;
+      host = u.hostname.replace(/^\[|\]$/g, "");
+    } catch {
+      return NONE;
+    }
+    return this.#except.get(`${host} ${name.toLowerCase()}`) ?? NONE;
+  }
+
+  /**
+   * Check one output on `channel`. `kind`: the output's kind for schemas (emit: its string
+   * `kind` field, found here when not given; tool and MCP results: the tool's name). `skip`:
+   * rules left out (an `except:` that applies, see `excepted`).
+   */
+  check(
+    channel: OutputChannel,
+    value: unknown,
+    kind?: string,
+    skip: ReadonlySet<string> = NONE,
+  ): OutputVerdict {
     if (this.idle(channel)) return ALLOW(value);
     const k = kind ?? emitKind(value);
     for (const s of this.#schemas) {
@@ -109,7 +141,7 @@ export class OutputRules {
         return deny(s.id, `output does not match schema "${s.id}" at ${where}: ${i.message}`);
       }
     }
-    const detectors = this.#byChannel.get(channel)!;
+    const detectors = this.#detectors(channel, skip);
     if (detectors.length === 0) return ALLOW(value);
     const scan = scanValue(detectors, value, this.maxScan);
     if (scan.error) return deny(null, `${scan.error}: not scanned (fail closed)`);
@@ -133,7 +165,22 @@ export class OutputRules {
       value: rebuild(value, scan.replace),
     };
   }
+
+  /** The channel's detectors without those of `skip` (kept: the scan caches per array). */
+  #detectors(channel: OutputChannel, skip: ReadonlySet<string>): Detector[] {
+    const all = this.#byChannel.get(channel)!;
+    if (skip.size === 0) return all;
+    const key = `${channel} ${[...skip].sort().join(" ")}`;
+    let ds = this.#skipping.get(key);
+    if (!ds) {
+      ds = all.filter((d) => !skip.has(d.rule));
+      this.#skipping.set(key, ds);
+    }
+    return ds;
+  }
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 function deny(rule: string | null, reason: string): OutputVerdict {
   return { effect: "deny", rule, reason, findings: [], value: undefined };

@@ -33,6 +33,9 @@ const RuleId = z.string({ error: "expected a rule id string" }).regex(
   "a rule id is 1-128 characters of letters, digits, '.', '_', ':' or '-'",
 );
 
+const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected a header name")
+  .transform((h) => h.toLowerCase());
+
 const Builtin = z.string().refine(
   (n) => BUILTIN_NAMES.includes(n),
   { error: `unknown built-in; expected one of ${BUILTIN_NAMES.join(", ")}` },
@@ -42,6 +45,21 @@ const Pattern = z.string({ error: "expected an RE2 pattern string" }).superRefin
   const r = compileRegex(p);
   if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
 });
+
+/**
+ * A credential the operator means for one host: on `http.request`, the rule does not apply to
+ * these headers' values on an `https:` request to exactly this host (other rules still do).
+ */
+export const DlpExcept = z.strictObject({
+  /** The request's host, exactly (lower-cased; no wildcard). */
+  host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, "expected a host name")
+    .transform((h) => h.toLowerCase().replace(/^\[|\]$/g, "")),
+  /** Header names (case-insensitive). */
+  header: z.union([HeaderName, z.array(HeaderName).min(1)], {
+    error: "expected a header name or a list of them",
+  }),
+});
+export type DlpExcept = z.infer<typeof DlpExcept>;
 
 /** One data-loss rule: built-in detectors and/or an RE2 pattern, and what to do on a match. */
 export const DlpRule = z.strictObject({
@@ -53,6 +71,8 @@ export const DlpRule = z.strictObject({
   effect: z.enum(["deny", "redact"], { error: 'expected "deny" or "redact"' }),
   /** Channels the rule applies to (all of them when absent). */
   on: z.array(Channel).min(1).optional(),
+  /** Credentials meant for a host: headers of `http.request` the rule leaves alone there. */
+  except: z.array(DlpExcept).min(1).optional(),
 }).refine((r) => r.builtin !== undefined || r.pattern !== undefined, {
   error: "a dlp rule needs a builtin, a pattern, or both",
 });

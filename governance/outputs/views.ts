@@ -1,8 +1,8 @@
 /**
  * Other readings of a string that a detector also sees: the runs of base64/hex it contains,
  * decoded, and a "compact" form (NFKC, Latin look-alikes folded, zero-width characters, literal
- * `\n`-style escapes and whitespace removed) and a URL-decoded form. Pure and linear: every
- * JavaScript regex here has no nested quantifier.
+ * `\n`-style escapes and whitespace removed, NULs too: UTF-16 text read byte for byte) and a
+ * URL-decoded form. Pure and linear: every JavaScript regex here has no nested quantifier.
  * @module
  */
 
@@ -125,7 +125,8 @@ const CONFUSABLE: Record<string, string> = {
   "κ": "k",
 };
 const CONFUSABLES = new RegExp(`[${Object.keys(CONFUSABLE).join("")}]`, "g");
-const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
+const NULS = /\0/g;
+const INVISIBLE = /[\0\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g;
 const BREAKS = /(?:[\r\n]|\\[nrt])+/;
 const NON_ASCII = /\P{ASCII}/u;
 const NEEDS_COMPACT = /[^\x20-\x7e]|\\[nrt]/;
@@ -143,8 +144,9 @@ export interface JoinedView {
  */
 export function compactView(text: string): JoinedView | null {
   if (!NEEDS_COMPACT.test(text)) return null;
+  // NULs go too: ASCII text spelled as UTF-16 or UTF-32 has one between its letters.
   const folded = !NON_ASCII.test(text)
-    ? text
+    ? (text.includes("\0") ? text.replace(NULS, "") : text)
     : text.normalize("NFKC").replace(CONFUSABLES, (ch) => CONFUSABLE[ch]).replace(INVISIBLE, "");
   const pieces = folded.split(BREAKS);
   const starts: number[] = [];

@@ -5,8 +5,11 @@
  * there, as this agent, through the governor: HTTP and HTTPS (TLS terminated with the host's
  * egress CA) as `net.fetch` of the full URL and method — the same ask as the SDK's `http.fetch`
  * (`fetchAsk`) and the same request (`httpRequest`: no redirect followed, upstream certificate
- * verified) — and any other tunnel as `net.connect host:port`. A loopback service of the host
- * is reached only when the deciding rule names its host. Audit path: `egress`.
+ * verified), then checked against the policy's output rules on `http.request` like an SDK
+ * request (runtime/outputs/http.ts: URL, headers and body; redacted or refused) — and any
+ * other tunnel as `net.connect host:port` (raw bytes: no output rules apply there). A loopback
+ * service of the host is reached only when the deciding rule names its host. Audit path:
+ * `egress`.
  *
  *   const e = await startEgress({ dir, agent, governor, host });
  *   // launcher: --netns --egress `${e.port}:${e.socketPath}`; deno: ...e.denoFlags; env: e.env
@@ -17,6 +20,7 @@ import type { AgentRef, ApprovalHandler, Governor } from "../governor.ts";
 import { refusalMessage } from "../governor.ts";
 import { fetchAsk } from "../gateway/ops.ts";
 import { httpRequest } from "../executors/http.ts";
+import { guardRequest } from "../outputs/http.ts";
 import { hostCa } from "./ca.ts";
 import { serveEgress, type Verdict } from "./proxy.ts";
 import { isLoopback, ruleNamesHost } from "./loopback.ts";
@@ -131,6 +135,8 @@ export async function startEgress(o: EgressOptions): Promise<Egress> {
     ca,
     decideFetch: (url, method, headers, bodyBytes) =>
       decide(fetchAsk("egress", url.href, method, headers, bodyBytes), url.hostname),
+    // The output rules on what leaves (URL, headers, body), as on an SDK http.fetch.
+    check: (req) => guardRequest({ governor, subject: agent, path: "egress" }, req),
     decideConnect: (host, port) =>
       decide({ path: "egress", action: "net.connect", resource: `${host}:${port}` }, host),
     fetch: (url, init) =>

@@ -12,6 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { EgressCa } from "./ca.ts";
 import { concat } from "../executors/http.ts";
+import type { CheckedRequest, OutgoingRequest } from "../outputs/http.ts";
 import {
   type ByteSource,
   HttpError,
@@ -31,6 +32,11 @@ export interface EgressDeps {
   decideFetch(url: URL, method: string, headers: string[], bodyBytes: number): Promise<Verdict>;
   /** Decide a raw TCP connection. */
   decideConnect(host: string, port: number): Promise<Verdict>;
+  /**
+   * The output rules on an allowed request (URL, headers, body as they would leave): what may
+   * be sent, or a refusal with its status. Absent: sent unchanged.
+   */
+  check?(req: OutgoingRequest): Promise<CheckedRequest>;
   /** Make the allowed request (no redirects followed). */
   fetch(url: URL, init: { method: string; headers: Headers; body?: Uint8Array }): Promise<Response>;
   limits?: Partial<
@@ -300,15 +306,21 @@ async function serveRequests(
     const close = head.close;
     const names = head.headers.map(([k]) => k).filter((k) => !HOP.has(k));
     const verdict = await deps.decideFetch(url, head.method, names, body.length);
-    if (verdict) {
-      const why = `${head.method} ${url.href} refused: ${verdict.reason}` +
-        (verdict.rule ? ` (rule ${verdict.rule})` : "");
-      const rule = verdict.rule
-        ? [`x-warden-rule: ${verdict.rule.replace(/[^\x21-\x7e]/g, "")}`]
+    const checked = verdict ? null : await checkRequest(head, url, body, deps);
+    const refusal = verdict
+      ? { status: 403 as const, why: verdict.reason, rule: verdict.rule }
+      : checked && !checked.ok
+      ? { status: checked.status, why: `output rules: ${checked.reason}`, rule: checked.rule }
+      : null;
+    if (refusal) {
+      const why = `${head.method} ${url.href} refused: ${refusal.why}` +
+        (refusal.rule ? ` (rule ${refusal.rule})` : "");
+      const rule = refusal.rule
+        ? [`x-warden-rule: ${refusal.rule.replace(/[^\x21-\x7e]/g, "")}`]
         : [];
-      await write(s, answer(403, why, close, rule));
-    } else {
-      await relayResponse(s, head, url, body, deps);
+      await write(s, answer(refusal.status, why, close, rule));
+    } else if (checked?.ok) {
+      await relayResponse(s, head, url, checked.request, deps);
     }
     if (close) return void s.end();
     head = null;
@@ -341,20 +353,34 @@ function requestUrl(
   return url;
 }
 
-async function relayResponse(
-  s: net.Socket,
+/** The request as it would leave (hop-by-hop headers dropped), through the output rules. */
+function checkRequest(
   head: RequestHead,
   url: URL,
   body: Uint8Array,
   deps: EgressDeps,
-): Promise<void> {
-  const headers = new Headers();
+): Promise<CheckedRequest> {
   const connNamed = new Set(
     head.headers.filter(([k]) => k === "connection").flatMap(([, v]) =>
       v.toLowerCase().split(",").map((x) => x.trim())
     ),
   );
-  for (const [k, v] of head.headers) if (!HOP.has(k) && !connNamed.has(k)) headers.append(k, v);
+  const headers = head.headers.filter(([k]) => !HOP.has(k) && !connNamed.has(k));
+  const req: OutgoingRequest = { url: url.href, headers, body: body.length ? body : null };
+  return deps.check
+    ? deps.check(req)
+    : Promise.resolve({ ok: true, request: req, redacted: false });
+}
+
+async function relayResponse(
+  s: net.Socket,
+  head: RequestHead,
+  url: URL,
+  req: OutgoingRequest,
+  deps: EgressDeps,
+): Promise<void> {
+  const headers = new Headers(req.headers);
+  const body = req.body ?? new Uint8Array(0);
   let res: Response;
   try {
     res = await deps.fetch(url, {

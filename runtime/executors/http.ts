@@ -7,7 +7,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** What the host sends for an allowed request. */
 export interface HttpInit {
   method: string;
-  headers: Record<string, string> | Headers;
+  headers: Record<string, string> | Headers | [string, string][];
   body?: string | Uint8Array<ArrayBuffer>;
   /** Extra upstream trust (a test CA, an operator's CA); the system roots otherwise. */
   client?: Deno.HttpClient;

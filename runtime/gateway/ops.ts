@@ -25,6 +25,7 @@ import type { PluginChannel } from "../plugins/channel.ts";
 import type { GovernedEnv } from "../rl/env.ts";
 import type { MemoryService } from "../memory/service.ts";
 import { guardOutput } from "../outputs/guard.ts";
+import { guardRequest } from "../outputs/http.ts";
 import type { OutputChannel } from "../../governance/outputs/mod.ts";
 
 /** Something the agent produced through the SDK. */
@@ -189,15 +190,21 @@ export const SDK_OPS: SdkOpTable = {
   },
   "http.fetch": {
     ask: (req) => fetchAsk("sdk", req.url, req.method, Object.keys(req.headers), req.body?.length),
-    run: (req, ctx) => {
-      // Exfiltration through an allowed host: the URL and body leave only as the rules allow.
-      const out = passed(ctx, "http.request", req.url, { url: req.url, body: req.body ?? null });
-      const { url, body } = out as { url: string; body: string | null };
-      if (url !== req.url) {
-        // A rewritten URL could name another host than the one allowed: never sent.
-        throw new RefusalError("denied", "output rules: a secret in the URL (redacted: not sent)");
+    run: async (req, ctx) => {
+      // Exfiltration through an allowed host: the URL, headers and body leave only as the
+      // output rules allow (runtime/outputs/http.ts, the egress proxy's check too).
+      const g = await guardRequest({ governor: ctx.governor, subject: ctx.agent, path: "sdk" }, {
+        url: req.url,
+        headers: Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]),
+        body: req.body === undefined ? null : new TextEncoder().encode(req.body),
+      });
+      if (!g.ok) throw new RefusalError("denied", `output rules: ${g.reason}`, g.rule);
+      const { url, headers, body } = g.request;
+      // Sent as bytes: the type fetch gives a string body stays the default.
+      if (body && !headers.some(([k]) => k === "content-type")) {
+        headers.push(["content-type", "text/plain;charset=UTF-8"]);
       }
-      const sent = { ...req, body: body ?? undefined };
+      const sent = { method: req.method, headers, ...(body ? { body: new Uint8Array(body) } : {}) };
       return withDeadline(ctx.signal, 30000, (both) => httpFetch(url, sent, both));
     },
   },

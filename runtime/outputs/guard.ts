@@ -24,13 +24,15 @@ export interface GuardSite {
   resource: string;
   /** The output's kind for schemas (tool results: the tool's name). */
   kind?: string;
+  /** Rules left out here (an `except:` of the rule names this request's host and header). */
+  skip?: ReadonlySet<string>;
 }
 
 /** Check `value` at `site` (see the module comment). A policy without `outputs:` costs nothing. */
 export function guardOutput(site: GuardSite, value: unknown): Guarded {
   const rules = outputRulesOf(site.governor.policy);
   if (rules.idle(site.channel)) return { ok: true, value, redacted: false };
-  const v = rules.check(site.channel, value, site.kind);
+  const v = rules.check(site.channel, value, site.kind, site.skip);
   if (v.effect === "allow") return { ok: true, value, redacted: false };
   site.governor.record(
     site.subject,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../policy/asserts.ts";
 import { createEgressCa } from "../../runtime/egress/mod.ts";
 import { type EgressDeps, serveEgress } from "../../runtime/egress/proxy.ts";
+import { rawAsk } from "./raw_ask.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -39,25 +40,7 @@ async function withProxy(
     limits,
   });
   /** Send raw bytes, read until the proxy closes (or 10 s), return what it answered. */
-  const ask = async (raw: string) => {
-    const c = await Deno.connect({ transport: "unix", path });
-    await c.write(enc.encode(raw));
-    let out = "";
-    const buf = new Uint8Array(65536);
-    const deadline = setTimeout(() => c.close(), 10_000);
-    try {
-      for (;;) {
-        const n = await c.read(buf);
-        if (n === null) break;
-        out += dec.decode(buf.subarray(0, n));
-      }
-    } catch { /* closed by the deadline */ }
-    clearTimeout(deadline);
-    try {
-      c.close();
-    } catch { /* closed */ }
-    return out;
-  };
+  const ask = (raw: string) => rawAsk(path, raw);
   try {
     await fn(ask, seen, path);
   } finally {

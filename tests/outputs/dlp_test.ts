@@ -228,3 +228,16 @@ Deno.test("floods: thousands of false prefixes and many secrets are all handled"
   assert(!(t.value as string).includes("ghp_"), "a token survived");
   assertEquals(t.findings.length, 100); // findings are capped; every match is still redacted
 });
+
+Deno.test("NULs between the letters (UTF-16 read byte for byte) do not hide a secret", () => {
+  const t = SAMPLES.github_token;
+  for (
+    const s of [[...t].join("\0") + "\0", "\0" + [...t].join("\0"), `\xff\xfe${[...t].join("\0")}`]
+  ) {
+    const v = redactAll.check("emit", { body: s });
+    assertEquals(v.effect, "redact", JSON.stringify(s));
+    assertEquals(v.findings[0].view, "compact");
+  }
+  // A plain NUL-free string is untouched by the new reading.
+  assertEquals(redactAll.check("emit", "a\0b").effect, "allow");
+});
