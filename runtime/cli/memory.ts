@@ -1,23 +1,30 @@
 /**
- * `deno task memory list [--quarantined] [--namespace NS] [--limit N] [--state DIR]` — memory
+ * `deno task memory list [--quarantined] [--namespace NS] [--limit N] [STORE]` — memory
  *   entries, newest first, one a line (id, status, namespace/key, writer, trust, source, hash).
- * `deno task memory show <id> [--state DIR]` — one entry with its value and provenance (JSON).
- * `deno task memory quarantine <id> [--state DIR]` — withhold an entry from readers.
- * `deno task memory quarantine --by DID --since T [--state DIR]` — withhold everything DID wrote
+ * `deno task memory show <id> [STORE]` — one entry with its value and provenance (JSON).
+ * `deno task memory quarantine <id> [STORE]` — withhold an entry from readers.
+ * `deno task memory quarantine --by DID --since T [STORE]` — withhold everything DID wrote
  *   at or after T (ISO time or ms since the epoch): a writer whose trust fell, retroactively.
- * `deno task memory release <id> [--state DIR]` — release a quarantined entry to readers (it
+ * `deno task memory release <id> [STORE]` — release a quarantined entry to readers (it
  *   becomes its key's visible entry). Entries modified outside Warden are never released.
- * The store is `<state>/memory.db` (default: the warden home, as `deno task run` uses); a running
- * host sees each change on its next read. Exit 0, 1 on a failure, 2 on bad usage.
+ * `deno task memory reject <id> [STORE]` — reject a quarantined entry: deleted, never read.
+ * STORE is `--state DIR` (the single host's `<DIR>/memory.db`), or `--fleet URL` (the fleet
+ * database's memory, as every fleet host reads it); with neither, `WARDEN_FLEET_URL` when set,
+ * else the warden home's `memory.db` (as `deno task run` uses). A running host sees each change
+ * on its next read. Exit 0, 1 on a failure (one line; the fleet database down included), 2 on
+ * bad usage.
  */
 import { join } from "node:path";
 import { CliError, type CliSpec, command, intFlag, runCli, UsageError } from "./runner.ts";
-import { MemoryStore, type StoredEntry } from "../memory/store.ts";
+import { type MemoryBackend, MemoryStore, type StoredEntry } from "../memory/store.ts";
 import { visible } from "./colour.ts";
 import { wardenHome } from "../state.ts";
+import { connectFleetDb, type FleetDb, fleetUrl } from "../fleet/db.ts";
+import { PgMemoryStore } from "../fleet/memory_store.ts";
 
 type Values = {
   state?: string;
+  fleet?: string;
   quarantined?: boolean;
   namespace?: string;
   limit?: string;
@@ -26,8 +33,16 @@ type Values = {
 };
 type Args = { values: Values; positionals: string[] };
 
-/** The store of the state dir; a missing or unreadable one is one line naming it. */
-function withStore<T>(o: Values, f: (s: MemoryStore) => T): T {
+/**
+ * The store the flags name: `--fleet URL` (or `WARDEN_FLEET_URL` without `--state`), else the
+ * state dir's SQLite file; a missing or unreachable one is one line naming it.
+ */
+async function withStore<T>(o: Values, f: (s: MemoryBackend) => T | Promise<T>): Promise<T> {
+  if (o.fleet !== undefined && o.state !== undefined) {
+    throw new UsageError("--state and --fleet name different stores: give one");
+  }
+  const url = o.state === undefined ? fleetUrl(o.fleet) : undefined;
+  if (url !== undefined) return await withFleetStore(url, f);
   const path = join(o.state ?? wardenHome(), "memory.db");
   let store: MemoryStore;
   try {
@@ -42,12 +57,38 @@ function withStore<T>(o: Values, f: (s: MemoryStore) => T): T {
     throw new CliError(`${path}: ${(e as Error).message}`);
   }
   try {
-    return f(store);
+    return await f(store);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new CliError((e as Error).message);
   } finally {
     store.close();
+  }
+}
+
+/** The fleet database's memory (every call with a deadline: a database down is one line). */
+async function withFleetStore<T>(
+  url: string,
+  f: (s: MemoryBackend) => T | Promise<T>,
+): Promise<T> {
+  let db: FleetDb;
+  try {
+    db = connectFleetDb(url, { deadlineMs: 10_000 });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  try {
+    return await f(new PgMemoryStore(db, "cli", 10_000));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const msg = (e as Error).message;
+    throw new CliError(
+      /memory_(entries|seal_key|usage)" does not exist/.test(msg)
+        ? `${db.where}: the fleet database has no memory tables yet (start a fleet host first)`
+        : msg,
+    );
+  } finally {
+    await db.close();
   }
 }
 
@@ -89,17 +130,19 @@ function since(v: string): number {
   return t;
 }
 
-const state = { state: { type: "string" } } as const;
+const state = { state: { type: "string" }, fleet: { type: "string" } } as const;
 const inState = { args: (p: string) => ["--state", p], inDir: "memory.db" } as const;
 const operator = () => `operator ${Deno.env.get("USER") ?? "unknown"} via deno task memory`;
 
 /** `deno task memory`. */
 export const spec: CliSpec = {
   name: "memory",
-  notes: "options: --state DIR (default: the warden home, $WARDEN_HOME or ~/.local/state/warden)",
+  notes: "STORE: --state DIR (a single host's memory.db) | --fleet URL (the fleet database)\n" +
+    "default STORE: $WARDEN_FLEET_URL when set, else the warden home ($WARDEN_HOME or " +
+    "~/.local/state/warden)",
   subcommands: {
     list: command({
-      args: "[--quarantined] [--namespace NS] [--limit N] [--state DIR]",
+      args: "[--quarantined] [--namespace NS] [--limit N] [STORE]",
       options: {
         ...state,
         quarantined: { type: "boolean" },
@@ -108,22 +151,22 @@ export const spec: CliSpec = {
       },
       files: [inState],
       main: ({ values }: Args) =>
-        withStore(values, (s) => {
+        withStore(values, async (s) => {
           const limit = intFlag("limit", values.limit, 1, 1_000_000) ?? 100;
           const status = values.quarantined ? "quarantined" : undefined;
-          for (const e of s.all({ status, namespace: values.namespace, limit })) {
+          for (const e of await s.all({ status, namespace: values.namespace, limit })) {
             console.log(line(e));
           }
           return 0;
         }),
     }),
     show: command({
-      args: "<id> [--state DIR]",
+      args: "<id> [STORE]",
       options: state,
       positionals: [1, 1],
       main: ({ values, positionals: [id] }: Args) =>
-        withStore(values, (s) => {
-          const e = s.byId(entryId(id));
+        withStore(values, async (s) => {
+          const e = await s.byId(entryId(id));
           if (!e) throw new CliError(`no memory entry ${id}`);
           const json = JSON.stringify({ ...e, value: JSON.parse(e.value) }, null, 2);
           console.log(json.split("\n").map(jsonVisible).join("\n"));
@@ -131,7 +174,7 @@ export const spec: CliSpec = {
         }),
     }),
     quarantine: command({
-      args: "<id> | --by DID --since T [--state DIR]",
+      args: "<id> | --by DID --since T [STORE]",
       options: { ...state, by: { type: "string" }, since: { type: "string" } },
       positionals: [0, 1],
       main: ({ values, positionals }: Args) => {
@@ -142,14 +185,14 @@ export const spec: CliSpec = {
         if (byWriter && (values.by === undefined || values.since === undefined)) {
           throw new UsageError("--by and --since go together");
         }
-        return withStore(values, (s) => {
+        return withStore(values, async (s) => {
           if (!byWriter) {
-            const e = s.quarantine(entryId(positionals[0]), operator());
+            const e = await s.quarantine(entryId(positionals[0]), operator());
             console.log(`quarantined ${line(e)}`);
             return 0;
           }
           const t = since(values.since!);
-          const hit = s.quarantineBy(
+          const hit = await s.quarantineBy(
             values.by!,
             t,
             `${operator()}: writes by ${values.by} since ${new Date(t).toISOString()}`,
@@ -161,13 +204,24 @@ export const spec: CliSpec = {
       },
     }),
     release: command({
-      args: "<id> [--state DIR]",
+      args: "<id> [STORE]",
       options: state,
       positionals: [1, 1],
       main: ({ values, positionals: [id] }: Args) =>
-        withStore(values, (s) => {
-          const e = s.release(entryId(id), `released by ${operator()}`);
+        withStore(values, async (s) => {
+          const e = await s.release(entryId(id), `released by ${operator()}`);
           console.log(`released ${line(e)}`);
+          return 0;
+        }),
+    }),
+    reject: command({
+      args: "<id> [STORE]",
+      options: state,
+      positionals: [1, 1],
+      main: ({ values, positionals: [id] }: Args) =>
+        withStore(values, async (s) => {
+          const e = await s.reject(entryId(id));
+          console.log(`rejected ${line(e)}`);
           return 0;
         }),
     }),

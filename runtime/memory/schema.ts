@@ -3,6 +3,7 @@
  * namespace and key; quarantined ones sit beside it), and per-namespace usage by status kept by
  * triggers (runtime/memory/store.ts).
  */
+import type { SealedRow } from "./seal.ts";
 
 /** The schema and connection settings, applied on every open (idempotent). */
 export const SCHEMA = `
@@ -43,24 +44,5 @@ CREATE TRIGGER IF NOT EXISTS usage_status AFTER UPDATE OF status ON entries
 END;
 `;
 
-/** A row of `entries` as node:sqlite returns it. */
-export type Row = {
-  id: number;
-  namespace: string;
-  key: string;
-  value: string;
-  sha256: string;
-  bytes: number;
-  tags: string;
-  writer: string;
-  writer_name: string;
-  ring: number;
-  trust: number;
-  source_kind: string;
-  source_ref: string | null;
-  created_at: number;
-  expires_at: number | null;
-  status: string;
-  note: string | null;
-  seal: string;
-};
+/** A row of `entries` as node:sqlite returns it: the sealed fields, its id, value and seal. */
+export type Row = SealedRow & { id: number; value: string; seal: string };

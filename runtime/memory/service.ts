@@ -16,6 +16,7 @@ import { ToolRefusal } from "../executors/runner.ts";
 import { keyProblem, prefixProblem, resolveNamespace } from "./names.ts";
 import {
   contentHash,
+  type MemoryBackend,
   MemoryStore,
   type Provenance,
   type Quota,
@@ -116,7 +117,9 @@ function toWire(e: StoredEntry): MemoryEntry {
 
 export class MemoryService {
   readonly path: string;
-  #store: MemoryStore | null = null;
+  #store: MemoryBackend | null = null;
+  /** The store was opened here (the SQLite file), not handed over by {@link use}. */
+  #owned = false;
   readonly #quota: Quota;
   /** The quota of quarantined entries. */
   readonly #held: Quota;
@@ -138,13 +141,46 @@ export class MemoryService {
     this.#now = o.now ?? Date.now;
   }
 
-  /** The store, opened on first use (a host whose agents keep no memory opens nothing). */
-  get store(): MemoryStore {
+  /**
+   * The store: the one {@link use} gave (fleet mode: the fleet database's), else the SQLite
+   * file, opened on first use (a host whose agents keep no memory opens nothing).
+   */
+  get store(): MemoryBackend {
     if (!this.#store) {
       Deno.mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       this.#store = new MemoryStore(this.path);
+      this.#owned = true;
     }
     return this.#store;
+  }
+
+  /**
+   * Keep entries in `backend` from now on (fleet mode selects the fleet database's store this
+   * way before any agent starts); its owner closes it. The SQLite file, if opened, is closed.
+   */
+  use(backend: MemoryBackend): void {
+    if (this.#owned) this.#store?.close();
+    this.#store = backend;
+    this.#owned = false;
+  }
+
+  /**
+   * Run one store call; a store that fails (the fleet database down, past its deadline, a disk
+   * error) is an audited refusal naming the store: memory fails closed, it never hangs.
+   */
+  async #call<T>(
+    agent: AgentRef,
+    action: string,
+    resource: string,
+    f: (s: MemoryBackend) => T | Promise<T>,
+  ): Promise<T> {
+    try {
+      return await f(this.store);
+    } catch (e) {
+      if (e instanceof QuotaError || e instanceof MemoryRefusal) throw e;
+      const why = String((e as Error)?.message ?? e).split("\n")[0].slice(0, 300);
+      this.#refuse(agent, action, resource, "failed", `memory store unavailable: ${why}`);
+    }
   }
 
   /** Audit a refusal made here (bad namespace or key, quota) and throw it. */
@@ -252,20 +288,21 @@ export class MemoryService {
     note ??= this.#hostQuarantine(agent, source.kind);
     let stored: StoredEntry;
     try {
-      stored = this.store.put(
-        {
-          namespace: w.namespace,
-          key: req.key,
-          value: text,
-          tags,
-          provenance,
-          expiresAt: req.ttlMs !== undefined ? now + req.ttlMs : null,
-          status: note === null ? "visible" : "quarantined",
-          note,
-        },
-        note === null ? this.#quota : this.#held,
-        now,
-      );
+      stored = await this.#call(agent, "memory.write", w.resource, (s) =>
+        s.put(
+          {
+            namespace: w.namespace,
+            key: req.key,
+            value: text,
+            tags,
+            provenance,
+            expiresAt: req.ttlMs !== undefined ? now + req.ttlMs : null,
+            status: note === null ? "visible" : "quarantined",
+            note,
+          },
+          note === null ? this.#quota : this.#held,
+          now,
+        ));
     } catch (e) {
       // Allowed, but the namespace is full: audited as a refusal of the host's own limit.
       if (e instanceof QuotaError) {
@@ -289,16 +326,35 @@ export class MemoryService {
 
   async get(agent: AgentRef, req: KeyRequest): Promise<MemoryEntry | null> {
     const w = this.#where(agent, "memory.read", req.namespace, req.key);
-    const e = this.#intact(agent, this.store.visible(w.namespace, req.key, this.#now()));
+    const now = this.#now();
+    const found = await this.#call(
+      agent,
+      "memory.read",
+      w.resource,
+      (s) => s.visible(w.namespace, req.key, now),
+    );
+    const e = this.#intact(agent, found);
     await this.#authorize(agent, "memory.read", w, req.key, e);
     return e ? toWire(e) : null;
   }
 
   async delete(agent: AgentRef, req: KeyRequest): Promise<boolean> {
     const w = this.#where(agent, "memory.delete", req.namespace, req.key);
-    const e = this.store.visible(w.namespace, req.key, this.#now());
+    const now = this.#now();
+    const e = await this.#call(
+      agent,
+      "memory.delete",
+      w.resource,
+      (s) => s.visible(w.namespace, req.key, now),
+    );
     await this.#authorize(agent, "memory.delete", w, req.key, e);
-    return e ? this.store.deleteVisible(w.namespace, req.key) : false;
+    if (!e) return false;
+    return await this.#call(
+      agent,
+      "memory.delete",
+      w.resource,
+      (s) => s.deleteVisible(w.namespace, req.key),
+    );
   }
 
   /**
@@ -332,13 +388,15 @@ export class MemoryService {
     if (refused) {
       refusedBy(refused);
     }
-    const found = this.store.find(w.namespace, {
-      prefix,
-      tags: req.tags,
-      text: req.text,
-      limit: req.limit ?? 100,
-      maxBytes: MAX_LIST_BYTES,
-    }, this.#now());
+    const now = this.#now();
+    const found = await this.#call(agent, "memory.read", w.resource, (s) =>
+      s.find(w.namespace, {
+        prefix,
+        tags: req.tags,
+        text: req.text,
+        limit: req.limit ?? 100,
+        maxBytes: MAX_LIST_BYTES,
+      }, now));
     const out: MemoryEntry[] = [];
     for (const e of found) {
       if (!this.#intact(agent, e)) continue;
@@ -396,8 +454,10 @@ export class MemoryService {
     }
   }
 
+  /** Close the store if it was opened here (a store given by {@link use} is its owner's). */
   close(): void {
-    this.#store?.close();
+    if (this.#owned) this.#store?.close();
     this.#store = null;
+    this.#owned = false;
   }
 }

@@ -11,12 +11,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { EntryStatus, NewEntry, Quota, SourceKind, StoredEntry } from "./entry.ts";
+import type { FindOptions, MemoryBackend } from "./backend.ts";
+import type { EntryStatus, NewEntry, Quota, StoredEntry } from "./entry.ts";
 import { QuotaError } from "./entry.ts";
 import { type Row, SCHEMA } from "./schema.ts";
-import { contentHash, sealFields, storeKey } from "./seal.ts";
+import { contentHash, entryOfRow, type SealedRow, sealedRowOf, sealRow, storeKey } from "./seal.ts";
 
 export { contentHash };
+export type { Awaitable, FindOptions, MemoryBackend } from "./backend.ts";
 export {
   type EntryStatus,
   MEMORY_SOURCES,
@@ -30,8 +32,9 @@ export {
 
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
 
-export class MemoryStore {
+export class MemoryStore implements MemoryBackend {
   readonly path: string;
+  readonly where: string;
   readonly #db: DatabaseSync;
   readonly #key: Uint8Array;
   readonly #q: Record<string, StatementSync>;
@@ -43,6 +46,7 @@ export class MemoryStore {
    */
   constructor(path: string, o: { create?: boolean } = {}) {
     this.path = path;
+    this.where = path;
     this.#key = path === ":memory:" ? randomBytes(32) : storeKey(path, o.create ?? true);
     this.#db = new DatabaseSync(path);
     this.#db.exec(SCHEMA);
@@ -63,40 +67,12 @@ export class MemoryStore {
     };
   }
 
-  #seal(r: Omit<Row, "id" | "value" | "seal">): string {
-    return sealFields(this.#key, [
-      ...[r.namespace, r.key, r.sha256, r.bytes, r.tags, r.writer, r.writer_name, r.ring],
-      ...[r.trust, r.source_kind, r.source_ref, r.created_at, r.expires_at, r.status, r.note],
-    ]);
+  #seal(r: SealedRow): string {
+    return sealRow(this.#key, r);
   }
 
   #entry(r: Row): StoredEntry {
-    let tags: string[] = [];
-    try {
-      tags = JSON.parse(r.tags);
-    } catch { /* not intact: the seal covers the tags text */ }
-    const intact = contentHash(r.value) === r.sha256 && this.#seal(r) === r.seal;
-    return {
-      id: r.id,
-      namespace: r.namespace,
-      key: r.key,
-      value: r.value,
-      bytes: r.bytes,
-      tags,
-      provenance: {
-        writer: r.writer,
-        writerName: r.writer_name,
-        ring: r.ring,
-        trust: r.trust,
-        source: { kind: r.source_kind as SourceKind, ref: r.source_ref },
-        at: r.created_at,
-        sha256: r.sha256,
-      },
-      expiresAt: r.expires_at,
-      status: r.status as EntryStatus,
-      note: r.note,
-      intact,
-    };
+    return entryOfRow(this.#key, r);
   }
 
   /** Entries and bytes a namespace holds with `status` (expired, not yet swept ones included). */
@@ -135,26 +111,8 @@ export class MemoryStore {
   }
 
   #insert(e: NewEntry, quota: Quota, now: number): number {
-    const sha256 = contentHash(e.value);
-    const bytes = new TextEncoder().encode(e.value).length;
-    const p = e.provenance;
-    const row = {
-      namespace: e.namespace,
-      key: e.key,
-      sha256,
-      bytes,
-      tags: JSON.stringify(e.tags),
-      writer: p.writer,
-      writer_name: p.writerName,
-      ring: p.ring,
-      trust: p.trust,
-      source_kind: p.source.kind,
-      source_ref: p.source.ref,
-      created_at: p.at,
-      expires_at: e.expiresAt,
-      status: e.status,
-      note: e.note,
-    };
+    const row = sealedRowOf(e);
+    const { sha256, bytes } = row;
     const old = e.status === "visible"
       ? this.#q.visible.get(e.namespace, e.key) as Row | undefined
       : undefined;
@@ -218,7 +176,7 @@ export class MemoryStore {
    */
   find(
     namespace: string,
-    o: { prefix?: string; tags?: string[]; text?: string; limit: number; maxBytes: number },
+    o: FindOptions,
     now: number,
   ): StoredEntry[] {
     const where = ["namespace = ?", "status = 'visible'", LIVE];

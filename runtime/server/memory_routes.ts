@@ -51,17 +51,22 @@ export function memoryRoutes(
   operator: MiddlewareHandler<Vars>,
   audit: Audit,
 ): void {
-  app.get("/api/memory/quarantine", operator, (c) => {
+  app.get("/api/memory/quarantine", operator, async (c) => {
     const limit = Number(c.req.query("limit") ?? 100);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       return c.json({ error: "limit: expected an integer 1-1000" }, 400);
     }
     const namespace = c.req.query("namespace") || undefined;
-    const list = host.memory.store.all({ status: "quarantined", namespace, limit });
+    let list: StoredEntry[];
+    try {
+      list = await host.memory.store.all({ status: "quarantined", namespace, limit });
+    } catch (err) {
+      return c.json({ error: `memory store unavailable: ${(err as Error).message}` }, 503);
+    }
     return c.json(list.map(view));
   });
   for (const verb of ["release", "reject"] as const) {
-    app.post(`/api/memory/:id/${verb}`, operator, (c) => {
+    app.post(`/api/memory/:id/${verb}`, operator, async (c) => {
       const raw = c.req.param("id") ?? "";
       const id = Number(raw);
       if (!/^[1-9][0-9]{0,15}$/.test(raw)) return c.json({ error: "expected an entry id" }, 400);
@@ -69,12 +74,14 @@ export function memoryRoutes(
       let e: StoredEntry;
       try {
         e = verb === "release"
-          ? host.memory.store.release(id, `released by ${who}`)
-          : host.memory.store.reject(id);
+          ? await host.memory.store.release(id, `released by ${who}`)
+          : await host.memory.store.reject(id);
       } catch (err) {
         const why = (err as Error).message;
         audit(c, `memory.${verb}`, raw, `refused: ${why}`, "deny");
-        return c.json({ error: why }, /^no memory entry/.test(why) ? 404 : 409);
+        // Not found, the store unreachable (fleet database down), or a refusal of the entry.
+        const status = /^no memory entry/.test(why) ? 404 : /^fleet database/.test(why) ? 503 : 409;
+        return c.json({ error: why }, status);
       }
       audit(
         c,

@@ -4,7 +4,9 @@
  * 1M) entries. The entries are loaded straight into the store first (one transaction; loading
  * 1M through the SDK would take the bench minutes and measures nothing else); each put, get and
  * list is then one governed, audited SDK call. Rows: `memory.put`, `memory.get`,
- * `memory.list_prefix`, with `entries` = the store's size.
+ * `memory.list_prefix`, with `entries` = the store's size. `--only fleet` adds the same rows on
+ * the fleet database's store (a throwaway PostgreSQL cluster on the same machine, 10k entries):
+ * `memory.fleet.put`, `memory.fleet.get`, `memory.fleet.list_prefix`.
  */
 import { join } from "node:path";
 import { AgentHost } from "../../runtime/host.ts";
@@ -12,6 +14,9 @@ import { loadPolicy, loadRings } from "../../runtime/policy/loader.ts";
 import { pipeLines } from "../../runtime/supervisor/output.ts";
 import type { BenchRow } from "./stats.ts";
 import { type AgentStats, statsRow } from "./host_bench.ts";
+import { connectFleetDb, type FleetDb, migrate } from "../../runtime/fleet/mod.ts";
+import { PgMemoryStore } from "../../runtime/fleet/memory_store.ts";
+import { startCluster } from "../fleet/pg.ts";
 
 const AGENT = new URL("./agents/memory.ts", import.meta.url).pathname;
 const POLICY = `apiVersion: warden/v1
@@ -30,7 +35,7 @@ rules:
 `;
 
 /** Load `count` entries into the "bench" namespace (k0000000 …), in batches. */
-function load(host: AgentHost, count: number): void {
+async function load(host: AgentHost, count: number): Promise<void> {
   const now = Date.now();
   const quota = { entries: 10_000_000, bytes: 16 * 1024 ** 3 };
   const provenance = {
@@ -55,7 +60,7 @@ function load(host: AgentHost, count: number): void {
         note: null,
       });
     }
-    host.memory.store.putMany(batch, quota, now);
+    await host.memory.store.putMany(batch, quota, now);
   }
 }
 
@@ -65,6 +70,7 @@ async function benchAt(
   n: number,
   lists: number,
   log: (l: string) => void,
+  fleet?: FleetDb,
 ) {
   const dir = join(tmp, `memory-${entries}`);
   const ws = join(dir, "ws");
@@ -79,9 +85,11 @@ async function benchAt(
     auditPath: join(dir, "audit.jsonl"),
     memory: { quota: { entries: 10_000_000, bytes: 16 * 1024 ** 3 } },
   });
+  if (fleet) host.memory.use(new PgMemoryStore(fleet, "bench"));
+  const store = fleet ? "fleet." : "";
   try {
     const t0 = performance.now();
-    load(host, entries);
+    await load(host, entries);
     log(`memory: ${entries} entries loaded in ${Math.round(performance.now() - t0)} ms`);
     const h = await host.start({
       module: AGENT,
@@ -99,7 +107,7 @@ async function benchAt(
     if (exit.code !== 0) throw new Error(`memory bench agent exited ${exit.code}\n${err}`);
     return lines.filter((l) => l.startsWith("{")).map((l) => {
       const s = JSON.parse(l) as AgentStats & { case: string };
-      return statsRow(`memory.${s.case}`, "warden", s, { entries }) as BenchRow;
+      return statsRow(`memory.${store}${s.case}`, "warden", s, { entries }) as BenchRow;
     });
   } finally {
     await host.close();
@@ -120,6 +128,26 @@ export async function runMemoryBench(
     }
     return rows;
   } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The fleet store's rows (`--only fleet`): 10k entries in a throwaway local cluster. */
+export async function runMemoryFleetBench(
+  o: { quick: boolean; log: (line: string) => void },
+): Promise<BenchRow[]> {
+  const tmp = await Deno.makeTempDir({ prefix: "warden-memory-fleet-bench-" });
+  const cluster = startCluster();
+  const db = connectFleetDb(await cluster.createDatabase());
+  try {
+    await migrate(db);
+    const n = o.quick ? 500 : 2000;
+    const rows = await benchAt(tmp, 10_000, n, o.quick ? 100 : 300, o.log, db);
+    o.log("memory (fleet): 10000 entries done");
+    return rows;
+  } finally {
+    await db.close();
+    cluster.destroy();
     await Deno.remove(tmp, { recursive: true });
   }
 }

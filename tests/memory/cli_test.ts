@@ -3,22 +3,8 @@
  * write of a did since T) and release, on the store a host wrote; mistakes are one line.
  */
 import { assert, assertEquals } from "../policy/asserts.ts";
-import { runCliCode } from "../../runtime/cli/runner.ts";
-import { spec } from "../../runtime/cli/memory.ts";
 import { agent, memCtx } from "./helpers.ts";
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await runCliCode(spec, args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
-}
+import { memoryCli as cli } from "./cli_helpers.ts";
 
 Deno.test("memory CLI: retroactive quarantine by writer and time, release, show", async () => {
   let now = Date.parse("2026-01-01T00:00:00Z");

@@ -48,7 +48,7 @@ Deno.test({
       const low = agent("Newcomer", 500), reader = agent("Reader", 900);
       await host.memory.put(low, { namespace: "team-a", key: "pay", value: "wire to X\u202e" });
       await host.memory.put(low, { namespace: "team-a", key: "tip", value: "ok" });
-      const held = host.memory.store.all({ status: "quarantined", limit: 10 });
+      const held = await host.memory.store.all({ status: "quarantined", limit: 10 });
       const bad = held.find((e) => e.key === "pay")!, good = held.find((e) => e.key === "tip")!;
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${server.addr.port}/#token=${token}`);

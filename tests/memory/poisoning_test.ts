@@ -64,9 +64,9 @@ Deno.test("a policy's require_approval on memory.write quarantines: stored, neve
     assert(q.every((e) => typeof e.entry === "number" && typeof e.sha256 === "string"));
     assertEquals(q[0].rule, "quarantine-low-trust");
     // The operator releases the benign one: the reader now sees it, with its provenance.
-    const held = m.memory.store.all({ status: "quarantined", limit: 10 });
+    const held = await m.memory.store.all({ status: "quarantined", limit: 10 });
     const benign = held.find((e) => e.key === "web")!;
-    m.memory.store.release(benign.id, "released by test operator");
+    await m.memory.store.release(benign.id, "released by test operator");
     assertEquals(await seen(m, reader, "web"), [
       'get:"scraped text"',
       'list:"scraped text"',
@@ -128,13 +128,13 @@ Deno.test("policy refuses writes by provenance and filters reads by the writer's
       await m.refusal(untrusted, { op: "memory.put", namespace: "team-a", key: "x", value: 1 }),
       "denied",
     );
-    assertEquals(m.memory.store.all({ limit: 10 }), [], "a refused write is not stored");
+    assertEquals(await m.memory.store.all({ limit: 10 }), [], "a refused write is not stored");
     // An entry a writer at trust 350 left (released by an operator): reads of it are refused by
     // no-reads-of-low-trust, and list/search leave it out.
     const mid = agent("mid", 350);
     await m.op(mid, { op: "memory.put", namespace: "team-a", key: "mid", value: "from mid" });
-    const held = m.memory.store.all({ status: "quarantined", limit: 10 });
-    m.memory.store.release(held[0].id, "test");
+    const held = await m.memory.store.all({ status: "quarantined", limit: 10 });
+    await m.memory.store.release(held[0].id, "test");
     assertEquals(
       await m.refusal(reader, { op: "memory.get", namespace: "team-a", key: "mid" }),
       "denied",
@@ -156,7 +156,7 @@ Deno.test("retroactive quarantine: everything a writer wrote since T is withheld
     now = 2_000_000;
     await m.op(w, { op: "memory.put", namespace: "team-a", key: "new1", value: "e2" });
     await m.op(w, { op: "memory.put", key: "own", value: "e3" });
-    const hit = m.memory.store.quarantineBy(w.id, 1_500_000, "trust fell");
+    const hit = await m.memory.store.quarantineBy(w.id, 1_500_000, "trust fell");
     assertEquals(hit.map((e) => e.key).sort(), ["new1", "own"]);
     const keys = (await m.op(reader, { op: "memory.list", namespace: "team-a" }) as Entry[]).map((
       e,
@@ -205,12 +205,12 @@ Deno.test("an entry modified outside Warden is withheld and audited, and never r
     const integrity = m.audit.filter((e) => e.action === "memory.integrity");
     assert(integrity.length >= 5, `${integrity.length} integrity entries`);
     assert(integrity.every((e) => e.effect === "deny" && String(e.reason).includes("withheld")));
-    const tampered = m.memory.store.all({ limit: 20 }).filter((e) => !e.intact);
+    const tampered = (await m.memory.store.all({ limit: 20 })).filter((e) => !e.intact);
     assertEquals(tampered.length, 5);
     for (const e of tampered) {
       let refused = false;
       try {
-        m.memory.store.release(e.id, "x");
+        await m.memory.store.release(e.id, "x");
       } catch {
         refused = true;
       }

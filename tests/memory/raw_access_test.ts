@@ -25,7 +25,7 @@ Deno.test({
     try {
       const w = agent("w", 800);
       // A store with one entry (written through the service, as an allowed write would be).
-      host.memory.store.put(
+      await host.memory.store.put(
         {
           namespace: w.id,
           key: "k",
@@ -54,7 +54,7 @@ Deno.test({
         const l = lines.find((x) => x.startsWith(`RAW ${step} `));
         assert(l?.includes("refused"), `${step}: ${l}`);
       }
-      assertEquals(host.memory.store.visible(w.id, "k", 2)?.intact, true);
+      assertEquals((await host.memory.store.visible(w.id, "k", 2))?.intact, true);
     } finally {
       await host.close();
       await Deno.remove(dir, { recursive: true });

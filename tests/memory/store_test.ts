@@ -93,7 +93,7 @@ Deno.test("quotas per namespace hold under floods and concurrent writes; replaci
     );
     assertEquals(codes.filter((c) => c === null).length, 5);
     assertEquals(codes.filter((c) => c === "busy").length, 45);
-    assertEquals(m.memory.store.usage(a.id).entries, 5);
+    assertEquals((await m.memory.store.usage(a.id)).entries, 5);
     // Replacing an existing key does not grow the namespace.
     assertEquals(await m.refusal(a, { op: "memory.put", key: "k0", value: "again" }), null);
     // Another namespace has its own quota.
@@ -111,7 +111,7 @@ Deno.test("quotas per namespace hold under floods and concurrent writes; replaci
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => m.op(b, { op: "memory.put", key: "k", value: i })),
     );
-    assertEquals(m.memory.store.all({ namespace: b.id, limit: 100 }).length, 2);
+    assertEquals((await m.memory.store.all({ namespace: b.id, limit: 100 })).length, 2);
     const quota = m.audit.filter((e) => e.effect === "deny" && String(e.reason).includes("full"));
     assertEquals(quota.length, 46);
   } finally {

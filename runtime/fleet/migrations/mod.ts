@@ -19,6 +19,7 @@
  */
 import { migration as core } from "./001_core.ts";
 import { migration as shared } from "./002_shared_state.ts";
+import { migration as memory } from "./003_memory.ts";
 
 /** One schema step. */
 export interface Migration {
@@ -30,4 +31,4 @@ export interface Migration {
 }
 
 /** Every migration, in version order. */
-export const MIGRATIONS: readonly Migration[] = [core, shared];
+export const MIGRATIONS: readonly Migration[] = [core, shared, memory];
