@@ -30,6 +30,7 @@ import { loadPolicy, loadRings } from "../policy/loader.ts";
 import { FileSagaJournal, journalPath } from "../saga/journal.ts";
 import { fleetSagaJournal, toolsDigest } from "../fleet/sagas.ts";
 import { fleetView } from "../fleet/directory.ts";
+import type { BundlesPart } from "../fleet/bundles.ts";
 import { controlPlane } from "../server/api.ts";
 import { defaultAgentRoot } from "../server/roles.ts";
 import { wardenHome } from "../state.ts";
@@ -215,6 +216,9 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
   } catch { /* no console page in this build */ }
   // Operators start agents only from modules under these roots (admins: anywhere).
   const agentRoots = o.agents?.length ? o.agents : [defaultAgentRoot(home)];
+  // Fleet mode with a channel: a reload re-applies the channel's bundle, never local files.
+  const bundles = fleet?.part<BundlesPart>("bundles");
+  const fleetReload = bundles ? (by: string) => bundles.reapply(by) : undefined;
   const app = controlPlane(host, {
     tokens: access,
     approvals,
@@ -222,6 +226,7 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
     consoleHtml,
     agentRoots,
     fleet: fleet ? fleetView(fleet.db, fleet.hostId) : undefined,
+    fleetReload,
     revoke: fleet
       ? (kind, target, reason, by) =>
         issueRevocation(fleet.db, fleet.config.wakeup, {
@@ -235,7 +240,7 @@ async function main({ values: o }: Ctx<typeof OPTIONS>): Promise<number> {
   serve = app.fetch;
   // SIGHUP: the same atomic policy hot reload as `deno task run`. Every signal handler is in
   // place before the ready line: whoever signals on seeing it must not find the default action.
-  reloadOnHup(host, policyPaths);
+  reloadOnHup(host, policyPaths, fleetReload);
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const stop = async () => {
     approvals.close();

@@ -3,7 +3,9 @@
  * `deno task policy eval <policy>... <request.json|->`
  * `deno task policy explain <policy> <request.json|->`
  * `deno task policy publish <dir> --channel NAME [--key NAME] [--keystore DIR] [--canary-share X]
- *   [--fleet URL] [--fleet-wakeup notify|poll]` (fleet mode: compile, sign, store, move the channel)
+ *   [--rings FILE] [--slos FILE] [--keyring FILE] [--revoked FILE]
+ *   [--fleet URL] [--fleet-wakeup notify|poll]` (fleet mode: compile every part, sign, store,
+ *   move the channel)
  * `deno task policy freeze --channel NAME [--off] [--fleet URL]`
  */
 import { ActionRequest, explain, type ExplainNode } from "../../governance/mod.ts";
@@ -15,6 +17,8 @@ import {
   FileError,
   fsProblem,
   jsonProblem,
+  readJson,
+  readText,
   runCli,
   UsageError,
 } from "./runner.ts";
@@ -22,7 +26,11 @@ import { join } from "node:path";
 import { Keystore } from "../identity/keystore.ts";
 import { wardenHome } from "../state.ts";
 import { connectFleetDb, type FleetDb, FleetDbError, fleetUrl, migrate } from "../fleet/mod.ts";
-import { bundleFiles, freezeChannel, publishBundle } from "../fleet/bundles.ts";
+import { bundleFiles, type BundleParts, freezeChannel, publishBundle } from "../fleet/bundles.ts";
+import { compileRings } from "../../governance/rings/mod.ts";
+import { compileSlos } from "../../governance/sre/mod.ts";
+import { Keyring, Revocations } from "../../governance/plugins/mod.ts";
+import { basename } from "node:path";
 
 const NOTE = "(a policy is a .yaml/.yml/.cedar file or a directory of them)";
 
@@ -129,9 +137,31 @@ async function fleetOf(o: FleetFlags): Promise<{ db: FleetDb; channel: string; p
   }
 }
 
+type PartFlags = { rings?: string; slos?: string; keyring?: string; revoked?: string };
+
+/** The bundle parts named by flags, each compiled or checked first (file:line:col, exit 1). */
+function bundleParts(o: PartFlags): BundleParts {
+  const text = (path: string, flag: string) => ({
+    path: basename(path),
+    text: readText(path, flag),
+  });
+  const parts: BundleParts = {};
+  if (o.rings !== undefined) {
+    parts.rings = text(o.rings, "--rings");
+    compileRings(parts.rings.text, o.rings);
+  }
+  if (o.slos !== undefined) {
+    parts.slos = text(o.slos, "--slos");
+    compileSlos(parts.slos.text, o.slos);
+  }
+  if (o.keyring !== undefined) parts.keyring = readJson(o.keyring, Keyring, "--keyring");
+  if (o.revoked !== undefined) parts.revoked = readJson(o.revoked, Revocations, "--revoked");
+  return parts;
+}
+
 async function publish(
   { values: o, positionals }: {
-    values: FleetFlags & { key?: string; keystore?: string; "canary-share"?: string };
+    values: FleetFlags & PartFlags & { key?: string; keystore?: string; "canary-share"?: string };
     positionals: string[];
   },
 ): Promise<number> {
@@ -145,6 +175,7 @@ async function publish(
     }
   }
   const files = bundleFiles(positionals[0]); // compiles first: file:line:col, exit 1
+  const parts = bundleParts(o);
   const keys = new Keystore(
     o.keystore ?? join(wardenHome(), "keys"),
     Deno.env.get("WARDEN_KEY_PASSPHRASE"),
@@ -158,10 +189,20 @@ async function publish(
   const signer = await keys.signer(keyName);
   const { db, channel, poll } = await fleetOf(o);
   try {
-    const p = await publishBundle(db, poll ? "poll" : "notify", signer, channel, files, share);
+    const p = await publishBundle(
+      db,
+      poll ? "poll" : "notify",
+      signer,
+      channel,
+      files,
+      share,
+      parts,
+    );
+    const extra = Object.keys(parts).filter((k) => parts[k as keyof BundleParts] !== undefined);
     console.log(
       `published v${p.version} to ${channel}${p.canary ? ` as canary (share ${share})` : ""}: ` +
-        `${files.length} file(s), digest ${p.digest.slice(0, 16)}…, publisher ${signer.did}`,
+        `${files.length} file(s)${extra.length ? ` + ${extra.join(", ")}` : ""}, ` +
+        `digest ${p.digest.slice(0, 16)}…, publisher ${signer.did}`,
     );
     return 0;
   } catch (e) {
@@ -222,16 +263,34 @@ export const spec: CliSpec = {
     }),
     publish: command({
       args: "<dir> --channel NAME [--key NAME] [--keystore DIR]\n" +
-        "         [--canary-share X] [--fleet URL] [--fleet-wakeup notify|poll]",
+        "         [--canary-share X] [--rings FILE] [--slos FILE] [--keyring FILE] [--revoked FILE]\n" +
+        "         [--fleet URL] [--fleet-wakeup notify|poll]",
       help: "compile, sign with the keystore key NAME (default publisher; create it with " +
-        "`deno task plugin keygen NAME`), store a new version and move the channel (or its canary)",
+        "`deno task plugin keygen NAME`), store a new version and move the channel (or its canary)\n" +
+        "  the bundle is the policy files of <dir> plus, when given, these parts (hosts apply them\n" +
+        "  with the policy in one swap; a part not given is the host's own):\n" +
+        "  --rings FILE    ring ceilings and budgets (a kind: Rings document)\n" +
+        "  --slos FILE     SLOs, alerts and actions (a kind: SLOs document)\n" +
+        "  --keyring FILE  trusted plugin publishers (plugins/keyring.json format)\n" +
+        "  --revoked FILE  revoked plugin keys and releases (plugins/revoked.json format)",
       options: {
         ...FLEET_OPTIONS,
+        rings: { type: "string" },
+        slos: { type: "string" },
+        keyring: { type: "string" },
+        revoked: { type: "string" },
         key: { type: "string" },
         keystore: { type: "string" },
         "canary-share": { type: "string" },
       },
       positionals: [1, 1],
+      // Each part is read and checked before the database is reached.
+      files: [
+        { args: (p) => ["policies", "--channel", "c", "--rings", p], ext: ".yaml" },
+        { args: (p) => ["policies", "--channel", "c", "--slos", p], ext: ".yaml" },
+        { args: (p) => ["policies", "--channel", "c", "--keyring", p] },
+        { args: (p) => ["policies", "--channel", "c", "--revoked", p] },
+      ],
       main: publish,
     }),
     freeze: command({

@@ -25,6 +25,9 @@ export class FleetDbError extends Error {
 /** How hosts learn about new rows: LISTEN/NOTIFY plus polling, or polling only. */
 export type Wakeup = "notify" | "poll";
 
+/** The `application_name` of the LISTEN session (the pool's is `warden`). */
+export const LISTEN_APP = "warden-listen";
+
 /** Default deadline of one query or transaction (ms). */
 export const QUERY_DEADLINE_MS = 5_000;
 
@@ -110,10 +113,13 @@ export interface FleetDbOptions {
   deadlineMs?: number;
   /** Pool size (default 4). */
   max?: number;
+  /** Called (one line) when the pool or the LISTEN session is dropped and made anew. */
+  onReset?: (line: string) => void;
 }
 
 /** A connected fleet database. */
 export interface FleetDb {
+  /** The current pool (a new one after a reset: read it per use, do not keep it). */
   readonly sql: Sql;
   /** `host:port/db` of the URL (no credentials), for messages. */
   readonly where: string;
@@ -131,10 +137,77 @@ export interface FleetDb {
   listen(channel: string, fn: (payload: string) => void): Promise<void>;
   /** True while the LISTEN connection is up with every channel listened. */
   readonly listening: boolean;
-  /** Re-issue LISTEN for every channel after a lost connection; true when now listening. */
+  /**
+   * Re-issue LISTEN for every channel after a lost connection, on a new LISTEN session; true
+   * when now listening. Failed attempts back off (to one a second).
+   */
   relisten(): Promise<boolean>;
+  /** How many times the pool was dropped and made anew ({@link deadConnection}). */
+  readonly resets: number;
   /** Close every connection (waits at most 2 s). */
   close(): Promise<void>;
+}
+
+/** Codes of a connection that is gone (driver, socket, and PostgreSQL's class 08 / 57P0x). */
+const DEAD_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "TIMEOUT", // our deadline: a query stuck on a dead socket looks like this
+  "57P01", // admin_shutdown (pg_ctl stop -m fast, pg_terminate_backend)
+  "57P02", // crash_shutdown (a backend crashed, -m immediate)
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+]);
+
+/**
+ * True when `e` says the connection it ran on is dead (or may be: a query past its deadline):
+ * the pool is then dropped and made anew. Errors of the caller's own code, constraint
+ * violations and serialization failures are not.
+ */
+export function deadConnection(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (typeof err?.code === "string" && DEAD_CODES.has(err.code)) return true;
+  if (isDriverError(e) && e instanceof TypeError) return true; // a write on a nulled socket
+  return typeof err?.message === "string" &&
+    /socket has been ended|connection terminated|write after end|terminating connection/i
+      .test(err.message);
+}
+
+/** The first wait between two resets (ms); it doubles while resets do not help. */
+export const RESET_MIN_MS = 250;
+/** The longest wait between two resets (ms). */
+export const RESET_MAX_MS = 2_000;
+
+/** Spaces out resets: the first at once, then ≥ `min` apart, doubling to `max` until a success. */
+export class ResetBackoff {
+  #next = 0;
+  #gap: number;
+  constructor(readonly min = RESET_MIN_MS, readonly max = RESET_MAX_MS) {
+    this.#gap = min;
+  }
+  /** May a reset happen at `now`? (If so, it is counted.) */
+  take(now: number): boolean {
+    if (now < this.#next) return false;
+    this.#next = now + this.#gap;
+    this.#gap = Math.min(this.max, this.#gap * 2);
+    return true;
+  }
+  /** Something worked: the gap after the next reset is `min` again. */
+  ok(): void {
+    this.#gap = this.min;
+  }
 }
 
 /** True for an error raised inside the postgres.js driver's own code (its stack names it). */
@@ -172,7 +245,17 @@ function guardDriverErrors(): void {
   });
 }
 
-/** Connect to the fleet database at `url` (lazily: the first query opens the connection). */
+/**
+ * Connect to the fleet database at `url` (lazily: the first query opens the connection).
+ *
+ * Dead connections: after a crash (`pg_ctl stop -m immediate`) postgres.js can keep sockets
+ * that never answer, so queries on them wait out their deadlines for seconds after the database
+ * is back. A query that fails with a dead-connection error ({@link deadConnection}) on the
+ * current pool drops that pool (its in-flight queries may finish within their deadlines) and
+ * makes a new one: one reset per pool (the failures of one dead pool reset it once), spaced by
+ * {@link ResetBackoff}. The LISTEN session is checked at each reset and made anew by
+ * {@link FleetDb.relisten} (the fleet's reconnect loop calls it every 500 ms while not listening).
+ */
 export function connectFleetDb(url: string, opts: FleetDbOptions = {}): FleetDb {
   const where = checkFleetUrl(url);
   guardDriverErrors();
@@ -183,48 +266,125 @@ export function connectFleetDb(url: string, opts: FleetDbOptions = {}): FleetDb 
     fetch_types: false,
     connection: { application_name: "warden" },
   };
-  const sql = postgres(url, { ...base, max: opts.max ?? 4, idle_timeout: 30 });
+  const newPool = () => postgres(url, { ...base, max: opts.max ?? 4, idle_timeout: 30 });
+  let sql = newPool();
+  let generation = 0;
+  let resets = 0;
+  let quiet = false;
+  let closed = false;
+  const poolBackoff = new ResetBackoff();
+  const listenBackoff = new ResetBackoff(RESET_MIN_MS, 1_000); // LISTEN back ≤ 5 s (A5)
+  const say = (line: string) => {
+    try {
+      opts.onReset?.(line);
+    } catch { /* a logger must not break the database path */ }
+  };
   const handlers = new Map<string, (payload: string) => void>();
   let listenSql: Sql | undefined;
   let up = false;
-  const listenClient = () =>
-    listenSql ??= postgres(url, {
+  /** End `c`: its queries get `graceMs` to finish (a live query is not cut short). */
+  const drop = (c: Sql, graceMs = 2_000) => {
+    c.end({ timeout: Math.ceil(graceMs / 1000) }).catch(() => {});
+  };
+  /** The longest deadline asked of the current pool (its drop waits that long). */
+  let longest = deadline;
+  const listenClient = () => {
+    if (listenSql) return listenSql;
+    const c: Sql = postgres(url, {
       ...base,
+      connection: { application_name: LISTEN_APP },
       max: 1,
       idle_timeout: 0,
       max_lifetime: 0,
-      onnotify: (channel: string, payload: string) => handlers.get(channel)?.(payload),
+      onnotify: (channel: string, payload: string) => {
+        if (listenSql === c) handlers.get(channel)?.(payload);
+      },
       onclose: () => {
-        up = false;
+        if (listenSql === c) up = false;
       },
     } as postgres.Options<Record<string, never>>);
+    return listenSql = c;
+  };
   const listenOne = (c: Sql, channel: string) =>
     withDeadline(
       c.unsafe(`LISTEN "${channel.replaceAll('"', '""')}"`).then(() => {}),
       deadline,
       `LISTEN ${channel}`,
     );
+  /** The LISTEN session is suspect (the pool died): ping it; a failure drops it. */
+  const checkListen = () => {
+    const c = listenSql;
+    if (!c || !up) return;
+    const ch = handlers.keys().next().value;
+    if (ch === undefined) return;
+    // LISTEN again on a channel already listened: a no-op that proves the session answers.
+    listenOne(c, ch).catch(
+      () => {
+        if (listenSql !== c) return;
+        up = false;
+        listenSql = undefined;
+        drop(c);
+      },
+    );
+  };
+  /** A query on pool `gen` failed with `e`: reset the pool if it looks dead (once per pool). */
+  const failed = (e: unknown, gen: number) => {
+    if (closed || gen !== generation || !deadConnection(e)) return;
+    if (!poolBackoff.take(performance.now())) return;
+    const old = sql;
+    sql = newPool();
+    generation++;
+    resets++;
+    // A reset after a deadline may hit a pool that is only slow: its other queries may finish.
+    drop(old, longest);
+    longest = deadline;
+    // One line per outage: the first reset after a success.
+    if (!quiet) {
+      say(`fleet database connections reset after: ${describeDbError(e, "query").message}`);
+    }
+    quiet = true;
+    checkListen();
+  };
+  const worked = (gen: number) => {
+    if (gen !== generation) return;
+    poolBackoff.ok();
+    quiet = false;
+  };
   const db: FleetDb = {
-    sql,
+    get sql() {
+      return sql;
+    },
     where,
     async q(what, fn, ms = deadline) {
+      const gen = generation;
+      longest = Math.max(longest, ms);
       try {
-        return await withDeadline(fn(sql), ms, what);
+        const r = await withDeadline(fn(sql), ms, what);
+        worked(gen);
+        return r;
       } catch (e) {
-        throw ownError(e) ? e : describeDbError(e, `(${what})`);
+        if (ownError(e)) throw e;
+        failed(e, gen);
+        throw describeDbError(e, `(${what})`);
       }
     },
     async tx(what, fn, ms = deadline) {
       for (let attempt = 0;; attempt++) {
+        const gen = generation;
+        longest = Math.max(longest, ms);
         try {
-          return await withDeadline(
+          const r = await withDeadline(
             sql.begin((t) => fn(t)) as Promise<Awaited<ReturnType<typeof fn>>>,
             ms,
             what,
           );
+          worked(gen);
+          return r;
         } catch (e) {
           if ((e as { code?: string }).code === "40001" && attempt < 2) continue;
-          throw ownError(e) ? e : describeDbError(e, `(${what})`);
+          if (ownError(e)) throw e;
+          failed(e, gen);
+          throw describeDbError(e, `(${what})`);
         }
       }
     },
@@ -242,17 +402,29 @@ export function connectFleetDb(url: string, opts: FleetDbOptions = {}): FleetDb 
       return up;
     },
     async relisten() {
-      if (up || handlers.size === 0) return up;
+      if (closed || up || handlers.size === 0) return up;
+      if (!listenBackoff.take(performance.now())) return false;
+      // A new session: the old one may hold a socket that never answers.
+      const old = listenSql;
+      listenSql = undefined;
+      if (old) drop(old);
+      const c = listenClient();
       try {
-        const c = listenClient();
         for (const ch of handlers.keys()) await listenOne(c, ch);
+        if (listenSql !== c) return false;
         up = true;
+        listenBackoff.ok();
+        if (old) say("fleet database LISTEN session made anew (catching up from the tables)");
       } catch {
         up = false;
       }
       return up;
     },
+    get resets() {
+      return resets;
+    },
     async close() {
+      closed = true;
       const ends = [sql.end({ timeout: 1 })];
       if (listenSql) ends.push(listenSql.end({ timeout: 1 }));
       await withDeadline(Promise.allSettled(ends), 2_000, "close").catch(() => {});

@@ -23,12 +23,14 @@ import { trustPart } from "./trust.ts";
 import { sagaPart } from "./sagas.ts";
 import { auditShipPart } from "./audit_ship.ts";
 import { directoryPart } from "./directory.ts";
+import { memoryPart } from "./memory.ts";
 
 export { connectFleetDb, FleetDbError, fleetUrl } from "./db.ts";
 export type { FleetDb, Sql, Tx, Wakeup } from "./db.ts";
 export { type FleetConfig, fleetConfig, FleetConfigFile } from "./config.ts";
 export { grantHostRole, migrate } from "./migrate.ts";
 export { issueRevocation, type RevocationKind } from "./revocations.ts";
+export { createHostRole, disableHostRole, fleetStatus } from "./roles.ts";
 
 /** What every part gets. */
 export interface FleetContext {
@@ -84,6 +86,7 @@ export const FLEET_PARTS: FleetPartFactory[] = [
   sagaPart,
   auditShipPart,
   directoryPart,
+  memoryPart,
 ];
 
 /** A host's fleet membership. */
@@ -128,7 +131,7 @@ export async function openFleet(
   config: FleetConfig,
   who: { did: string; version?: string; toolsDigest?: string },
 ): Promise<Fleet> {
-  const db = connectFleetDb(config.url, { deadlineMs: config.queryDeadlineMs });
+  const db = connectFleetDb(config.url, { deadlineMs: config.queryDeadlineMs, onReset: log });
   const hostId = hostIdOf(config);
   const lease = new Lease(
     db,

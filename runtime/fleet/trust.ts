@@ -7,7 +7,8 @@
  * crossing below 100 appends an `agent_ban` revocation in the same transaction, so the
  * identity is refused on every host. Hosts refresh their cache on NOTIFY (channel
  * `warden_trust`, payload the did) and on a 1 s poll, and follow a change as for a local one
- * (demote, restart, revoke). Database down: events wait in a local fsync'd outbox and are
+ * (demote, restart, revoke); the cache is the row plus the host's own events not applied yet
+ * (so a demotion is never undone by a row that lags the outbox). Database down: events wait in a local fsync'd outbox and are
  * replayed idempotently; the cache and local demotions continue.
  * @module
  */
@@ -188,6 +189,10 @@ export class FleetTrust {
   /** Events in the outbox, not yet applied (the file mirrors this list). */
   #unapplied: Pending[] = [];
   #queued: Pending[] = [];
+  /** The event whose apply transaction is running (its row may already hold it). */
+  #inflight: Pending | null = null;
+  /** The event whose last apply failed: it may have committed (retried, applied once). */
+  #unsure: Pending | null = null;
   #flushing: Promise<void> | null = null;
   #versions = new Map<string, number>();
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -269,6 +274,7 @@ export class FleetTrust {
       const p = this.#unapplied[0];
       let r: Applied;
       try {
+        this.#inflight = p;
         r = await this.#o.db.tx("trust event", async (tx) => {
           const a = await applyTrustEvent(tx, this.#o.hostId, p, {
             config: this.#o.trust.config,
@@ -281,23 +287,45 @@ export class FleetTrust {
         });
       } catch (e) {
         this.lastError = (e as Error).message;
+        this.#unsure = p; // a transaction past its deadline may still have committed
         return false;
+      } finally {
+        this.#inflight = null;
       }
+      this.#unsure = null;
       this.lastError = null;
       this.#unapplied.shift();
-      this.#adopt(p.did, r.state, r.version);
+      this.#adopt(p.did, r.state, r.version, true);
     }
     truncateOutbox(this.#o.outboxPath);
     return true;
   }
 
-  /** Take the fleet's state for a did into the cache and follow the change. */
-  #adopt(did: string, state: TrustState, version: number): void {
-    if ((this.#versions.get(did) ?? -1) >= version) return;
+  /**
+   * Take the fleet's state for a did into the cache and follow the change. The cache is the
+   * row plus this host's events for the did not applied yet: adopting the bare row while
+   * penalties wait in the outbox would lift the score back up (a demoted agent promoted
+   * again, a revoked one never reaching the threshold). The same version is adopted again
+   * (the apply's own adopt, once the event left the outbox, recomputes from the newest row).
+   */
+  #adopt(did: string, state: TrustState, version: number, applied = false): void {
+    // A row read while one of this did's events is being applied (or its failed apply may
+    // have committed) may or may not hold it: the apply's own adopt takes the row that does. Counting it twice would
+    // push the cache down by a penalty that never happened, and a kill cannot be undone.
+    if (!applied && (this.#inflight?.did === did || this.#unsure?.did === did)) return;
+    if ((this.#versions.get(did) ?? -1) > version) return;
     this.#versions.set(did, version);
+    const config = this.#o.trust.config;
+    let cached = state;
+    for (const p of this.#unapplied) {
+      if (p.did === did) cached = applyFleetEvent(cached, p.event, config);
+    }
+    for (const p of this.#queued) {
+      if (p.did === did) cached = applyFleetEvent(cached, p.event, config);
+    }
     const now = this.#now();
-    const before = this.#o.trust.adopt(did, state, now);
-    const after = decayed(state, now, this.#o.trust.config);
+    const before = this.#o.trust.adopt(did, cached, now);
+    const after = decayed(cached, now, config);
     if (after !== before) this.#o.changed?.(did, before, after);
   }
 

@@ -61,6 +61,11 @@ export interface ControlPlaneOptions {
    * answered from every host's shipped entries (runtime/fleet/directory.ts).
    */
   fleet?: FleetView;
+  /**
+   * Fleet mode with a policy channel: `POST /api/policy/reload` fetches and applies the
+   * channel's bundle again instead of loading `policyPaths` (runtime/fleet/bundles.ts).
+   */
+  fleetReload?: (by: string) => Promise<{ ok: boolean; message: string }>;
 }
 
 /** The body of `POST /api/agents/:id/{kill,stop}`. */
@@ -267,7 +272,15 @@ export function controlPlane(host: AgentHost, o: ControlPlaneOptions): Hono<Vars
     }
     return c.json(v);
   });
-  app.post("/api/policy/reload", auth("admin"), (c) => {
+  app.post("/api/policy/reload", auth("admin"), async (c) => {
+    if (o.fleetReload) {
+      const f = await o.fleetReload(`api:${c.get("who").name}`);
+      audit(c, "policy.reload", "fleet", f.message, f.ok ? "allow" : "deny");
+      return c.json(
+        f.ok ? { ok: true, fleet: f.message } : { ok: false, problems: [f.message] },
+        f.ok ? 200 : 409,
+      );
+    }
     const r = host.delivery.reload(() => loadPolicy(o.policyPaths, { builtin: true }));
     audit(
       c,

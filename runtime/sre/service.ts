@@ -40,28 +40,69 @@ export type SreAction = (
   scope: { agent?: string; tool?: string },
 ) => void;
 
+/** Told of every SLO action after the host acted on it (fleet mode: a channel freeze). */
+export type SreListener = (slo: SloStatus, action: SloAction) => void;
+
 export class SreService implements ToolGuard {
-  readonly monitor: SloMonitor | null;
+  #monitor: SloMonitor | null = null;
+  #slos: SloDocument | undefined;
+  #listeners = new Set<SreListener>();
   readonly breakers: BreakerRegistry;
   readonly chaos: Chaos | null;
   #breached = new Set<string>();
   #timer: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
   #last: SloStatus[] = [];
   #scopes = new Map<string, { agent?: string; tool?: string }>();
 
   constructor(readonly opts: SreOptions, readonly act: SreAction) {
-    const slos = opts.slos?.slos ?? [];
-    this.monitor = slos.length ? new SloMonitor(slos, { bucketMs: opts.bucketMs }) : null;
-    for (const s of slos) this.#scopes.set(s.name, { ...s.scope });
+    this.#setMonitor(opts.slos);
     this.breakers = new BreakerRegistry(
       opts.breakers ? BreakerRegistryConfig.parse(opts.breakers) : undefined,
     );
     const chaos = opts.chaos ? ChaosConfig.parse(opts.chaos) : null;
     this.chaos = chaos?.enabled ? new Chaos(chaos) : null;
-    if (this.monitor || opts.statusPath) {
-      this.#timer = setInterval(() => this.tick(Date.now()), opts.evaluateMs ?? 1000);
-      Deno.unrefTimer(this.#timer);
-    }
+    this.#startTimer();
+  }
+
+  /** The SLO monitor (null: no SLOs). */
+  get monitor(): SloMonitor | null {
+    return this.#monitor;
+  }
+
+  /** The SLO document in force. */
+  get slos(): SloDocument | undefined {
+    return this.#slos;
+  }
+
+  #setMonitor(doc: SloDocument | undefined): void {
+    const slos = doc?.slos ?? [];
+    this.#slos = doc;
+    this.#monitor = slos.length ? new SloMonitor(slos, { bucketMs: this.opts.bucketMs }) : null;
+    this.#scopes = new Map(slos.map((s) => [s.name, { ...s.scope }]));
+    this.#breached.clear();
+    this.#last = [];
+  }
+
+  #startTimer(): void {
+    if (this.#timer !== null || this.#closed || !(this.#monitor || this.opts.statusPath)) return;
+    this.#timer = setInterval(() => this.tick(Date.now()), this.opts.evaluateMs ?? 1000);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /**
+   * Replace the SLOs (a fleet bundle's SLO part; undefined: none). Measurements start afresh:
+   * an SLO's budget is of the document that defines it.
+   */
+  setSlos(doc: SloDocument | undefined): void {
+    this.#setMonitor(doc);
+    this.#startTimer();
+  }
+
+  /** Call `fn` after each SLO action the host carried out; returns the removal. */
+  onAction(fn: SreListener): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** Circuit breakers first: an open breaker (tool or agent) refuses at once. */
@@ -115,7 +156,10 @@ export class SreService implements ToolGuard {
     for (const s of statuses) {
       if (s.breached && !this.#breached.has(s.slo)) {
         this.#breached.add(s.slo);
-        for (const a of s.actions) this.act(s, a, this.#scopes.get(s.slo) ?? {});
+        for (const a of s.actions) {
+          this.act(s, a, this.#scopes.get(s.slo) ?? {});
+          for (const l of this.#listeners) l(s, a);
+        }
       } else if (!s.breached) this.#breached.delete(s.slo);
     }
     this.#last = statuses;
@@ -154,6 +198,7 @@ export class SreService implements ToolGuard {
 
   /** Stop evaluating (after a last evaluation, so the status file shows the end of the run). */
   close(): void {
+    this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     if (this.monitor || this.opts.statusPath) this.tick(Date.now());

@@ -3,7 +3,10 @@
  * PostgreSQL. Kill across hosts (issue on A → reaped on B, from the revocation's and the ack's
  * database timestamps), policy propagation (publish → every host active, hosts' own clocks on
  * the same machine), approval release (approve on A → the decision audited on B).
- * Each in notify and poll mode. Fewer trials than §9 asks (each trial starts a real agent).
+ * Each in notify and poll mode. The full run uses §9's sizes in notify mode (200 kills, 50
+ * publishes) and 50 approvals; poll mode runs fewer (each poll trial waits about one poll
+ * interval: 1 s for kills and approvals, 5 s for policy), and every row names its trial count.
+ * `--quick` runs a few of each (checks it works, no figures).
  */
 import { join } from "node:path";
 import { Keystore } from "../../runtime/identity/keystore.ts";
@@ -27,7 +30,7 @@ function row(name: string, mode: string, ms: number[], notes: string): BenchRow 
     p999_us: pct(s, 0.999) * 1000,
     ops_per_s: 0,
     samples: s.length,
-    notes,
+    notes: s.length < 1000 ? `${notes}; p99.9 is the worst of ${s.length}` : notes,
   };
 }
 
@@ -101,6 +104,18 @@ async function approvalTrials([a, b]: FleetHost[], n: number): Promise<number[]>
   return out;
 }
 
+/** Trials per mode: kills, policy publishes, approvals. */
+export const FLEET_TRIALS = {
+  quick: {
+    notify: { kill: 5, policy: 5, approval: 3 },
+    poll: { kill: 3, policy: 3, approval: 3 },
+  },
+  full: {
+    notify: { kill: 200, policy: 50, approval: 50 },
+    poll: { kill: 50, policy: 10, approval: 20 },
+  },
+} as const;
+
 /** The fleet rows of `deno task bench --only fleet`. */
 export async function runFleetBench(
   o: { quick: boolean; log: (line: string) => void },
@@ -109,7 +124,6 @@ export async function runFleetBench(
   const rows: BenchRow[] = [];
   const keystore = await Deno.makeTempDir({ prefix: "warden-bench-pub-" });
   const did = (await new Keystore(keystore).signer("publisher")).did;
-  const trials = o.quick ? 5 : 30;
   try {
     for (const mode of ["notify", "poll"] as const) {
       const url = await cluster.createDatabase();
@@ -118,17 +132,51 @@ export async function runFleetBench(
         config: { wakeup: mode, channel: "bench", publishers: [did] },
       });
       const db = connectFleetDb(url);
+      const n = FLEET_TRIALS[o.quick ? "quick" : "full"][mode];
+      const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+        const t0 = performance.now();
+        o.log(`fleet (${mode}): ${what}`);
+        const r = await f();
+        o.log(`fleet (${mode}): ${what}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        return r;
+      };
       try {
-        o.log(`fleet (${mode}): policy propagation, ${trials} publishes`);
-        const pol = await policyTrials(db, hosts, keystore, mode, trials);
-        rows.push(row("fleet policy propagation to 3 hosts", mode, pol, "publish → all active"));
-        o.log(`fleet (${mode}): kill across hosts, ${trials} trials`);
-        const kill = await killTrials(db, hosts, trials);
-        rows.push(row("fleet kill across hosts", mode, kill, "issued on A → reaped on B"));
-        const n = o.quick ? 3 : 10;
-        o.log(`fleet (${mode}): approval release, ${n} trials`);
-        const appr = await approvalTrials(hosts, n);
-        rows.push(row("fleet approval release", mode, appr, "approved on A → resolved on B"));
+        const pol = await timed(
+          `policy propagation, ${n.policy} publishes`,
+          () => policyTrials(db, hosts, keystore, mode, n.policy),
+        );
+        rows.push(
+          row(
+            `fleet policy propagation to 3 hosts (${n.policy} publishes)`,
+            mode,
+            pol,
+            "publish → all active",
+          ),
+        );
+        const kill = await timed(
+          `kill across hosts, ${n.kill} trials`,
+          () => killTrials(db, hosts, n.kill),
+        );
+        rows.push(
+          row(
+            `fleet kill across hosts (${n.kill} trials)`,
+            mode,
+            kill,
+            "issued on A → reaped on B (database timestamps)",
+          ),
+        );
+        const appr = await timed(
+          `approval release, ${n.approval} trials`,
+          () => approvalTrials(hosts, n.approval),
+        );
+        rows.push(
+          row(
+            `fleet approval release (${n.approval} trials)`,
+            mode,
+            appr,
+            "approved on A → resolved on B",
+          ),
+        );
       } finally {
         await db.close();
         await stopHosts(hosts);

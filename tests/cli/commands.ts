@@ -7,6 +7,7 @@ import { spec as approvals } from "../../runtime/cli/approvals.ts";
 import { spec as audit } from "../../runtime/cli/audit.ts";
 import { spec as check } from "../../runtime/cli/check.ts";
 import { spec as compliance } from "../../runtime/cli/compliance.ts";
+import { spec as fleet } from "../../runtime/cli/fleet.ts";
 import { spec as host } from "../../runtime/cli/host.ts";
 import { spec as init } from "../../runtime/cli/init.ts";
 import { spec as mcpGateway } from "../../runtime/cli/mcp_gateway.ts";
@@ -30,6 +31,7 @@ export const CLI_SPECS: Record<string, CliSpec> = Object.fromEntries(
     check,
     compliance,
     demoSpec,
+    fleet,
     host,
     init,
     mcpGateway,

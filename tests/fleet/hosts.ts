@@ -174,3 +174,15 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Put agent `name`'s key file from `from`'s keystore into `to`'s, so the agent has the same
+ * identity (did) on both hosts: a stand-in for a shared keystore (FLEET.md §11 leaves where
+ * keys live when an agent moves undecided).
+ */
+export async function shareKey(from: FleetHost, to: FleetHost, name: string): Promise<void> {
+  const file = `agent-${name}.key.json`; // the key name of runtime/identity/claims.ts
+  await Deno.mkdir(join(to.home, "keys"), { recursive: true, mode: 0o700 });
+  await Deno.copyFile(join(from.home, "keys", file), join(to.home, "keys", file));
+  await Deno.chmod(join(to.home, "keys", file), 0o600);
+}

@@ -10,6 +10,14 @@ import { freePort } from "../server/host_process.ts";
 
 const PGBIN = "/usr/lib/postgresql/15/bin";
 
+async function runAsync(cmd: string, args: string[], what: string): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) {
+    const err = new TextDecoder().decode(r.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`fleet test cluster: ${what} failed: ${err}`);
+  }
+}
+
 function run(cmd: string, args: string[], what: string): void {
   const r = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).outputSync();
   if (!r.success) {
@@ -49,6 +57,13 @@ export interface Cluster {
   start(): void;
   stop(mode?: "fast" | "immediate"): void;
   restart(mode?: "fast" | "immediate"): void;
+  /**
+   * `stop` without blocking this process: its queries keep running (and failing) while the
+   * database goes down, as a host's would.
+   */
+  stopAsync(mode?: "fast" | "immediate"): Promise<void>;
+  /** `start` without blocking this process. */
+  startAsync(): Promise<void>;
   /** Stop and delete the cluster. */
   destroy(): void;
 }
@@ -63,6 +78,10 @@ export function startCluster(): Cluster {
     Deno.uid() === 0
       ? run("runuser", ["-u", "postgres", "--", `${PGBIN}/${bin}`, ...args], what)
       : run(`${PGBIN}/${bin}`, args, what);
+  const asPgAsync = (bin: string, args: string[], what: string) =>
+    Deno.uid() === 0
+      ? runAsync("runuser", ["-u", "postgres", "--", `${PGBIN}/${bin}`, ...args], what)
+      : runAsync(`${PGBIN}/${bin}`, args, what);
   asPg("initdb", ["-D", `${dir}/data`, "-U", "warden", "--auth=trust", "-E", "UTF8"], "initdb");
   let running = false;
   const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir}`;
@@ -95,6 +114,16 @@ export function startCluster(): Cluster {
     restart(mode = "fast") {
       c.stop(mode);
       c.start();
+    },
+    async stopAsync(mode = "fast") {
+      if (!running) return;
+      await asPgAsync("pg_ctl", ["-D", `${dir}/data`, "-m", mode, "-w", "stop"], "stop");
+      running = false;
+    },
+    async startAsync() {
+      const args = ["-D", `${dir}/data`, "-l", `${dir}/log`, "-w", "-o", opts, "start"];
+      await asPgAsync("pg_ctl", args, "start");
+      running = true;
     },
     destroy() {
       try {

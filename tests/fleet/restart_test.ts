@@ -116,10 +116,8 @@ Deno.test({
       const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
       await pause(1_500);
       // pg_ctl restart blocks this process while it runs: requests in flight at the moment
-      // of the shutdown or crash fail and are retried. (Sending the signals without blocking,
-      // so that new requests meet a database that is down, left postgres.js connections stuck
-      // past their deadlines and once threw an uncaught error inside postgres.js: see the
-      // README's fleet limits.)
+      // of the shutdown or crash fail and are retried. (Crashes that do not block the process,
+      // so that new requests meet a database that is down: a5_pool_reset_test.ts.)
       cluster.restart("fast");
       await pause(1_500);
       cluster.restart("immediate");

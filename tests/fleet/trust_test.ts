@@ -222,3 +222,90 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fleet trust: penalties still in the outbox are kept in the cache (no stale promotion)",
+  ...opts,
+  fn: async () => {
+    const [db] = await setup();
+    try {
+      const local = new TrustService();
+      const changed: [number, number][] = [];
+      const a = new FleetTrust({
+        db,
+        hostId: "A",
+        trust: local,
+        changed: (_did, before, after) => changed.push([before, after]),
+      });
+      await a.start();
+      const now = Date.now();
+      // Three penalties at once: the database applies them one by one, and after the first
+      // its row (400) is above the cache (−100 → 0): adopting the bare row would lift the
+      // agent back up between applies.
+      for (let i = 0; i < 3; i++) {
+        local.record(DID, { type: "violation", severity: "critical", at: now + i });
+      }
+      const low = local.score(DID, now + 3);
+      await a.flushed();
+      assertEquals(a.backlog, 0);
+      assert(changed.every(([b, c]) => c <= b + 1e-6), JSON.stringify(changed));
+      assertEquals(Math.round(local.score(DID, now + 3)), Math.round(low));
+      const r = await row(db, DID);
+      assertEquals([Math.round(r.score), r.version], [Math.round(low), 3]);
+      await a.close();
+    } finally {
+      await db.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet trust: a poll during an event's apply does not count the event twice",
+  ...opts,
+  fn: async () => {
+    const [db] = await setup();
+    try {
+      // The apply transaction commits, then waits at a gate before it returns: a poll in
+      // between reads a row that already holds the event still in the outbox.
+      let gate: Promise<void> | null = null;
+      let committed = () => {};
+      const slow: FleetDb = {
+        ...db,
+        q: db.q,
+        async tx(what, fn, ms) {
+          const r = await db.tx(what, fn, ms);
+          if (gate) {
+            committed();
+            await gate;
+          }
+          return r;
+        },
+      };
+      const local = new TrustService();
+      const changed: [number, number][] = [];
+      const a = new FleetTrust({
+        db: slow,
+        hostId: "A",
+        trust: local,
+        changed: (_did, before, after) => changed.push([before, after]),
+      });
+      await a.start();
+      await a.poll();
+      let release = () => {};
+      gate = new Promise<void>((r) => (release = r));
+      const inTx = new Promise<void>((r) => (committed = r));
+      local.record(DID, { type: "violation", severity: "critical", at: Date.now() });
+      await inTx;
+      await a.poll(); // the row says 400, and the event is still in the outbox
+      assertEquals(Math.round(local.score(DID)), 400);
+      release();
+      await a.flushed();
+      assertEquals(a.backlog, 0);
+      assertEquals(Math.round(local.score(DID)), 400);
+      assert(changed.every(([, after]) => Math.round(after) === 400), JSON.stringify(changed));
+      await a.close();
+    } finally {
+      await db.close();
+    }
+  },
+});
