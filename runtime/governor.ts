@@ -11,6 +11,7 @@ import type { RingCeilings } from "../governance/rings/mod.ts";
 import type { Refusal } from "../sdk/wire_schema.ts";
 import type { AuditLog } from "./audit/log.ts";
 import { isOwnCode } from "./supervisor/graph.ts";
+import { auditedUrl } from "./outputs/audited_url.ts";
 
 /** Actions whose arguments are digested into their audit entries. */
 const DIGESTED = new Set([
@@ -181,9 +182,24 @@ export function answeredAsUnset(ask: Ask, severity: string | undefined): boolean
     (ask.args?.unset === true || ask.args?.enumeration === true);
 }
 
+/**
+ * A refusal a program sees as what the OS would answer (compatible refusals, issue 19): a probe
+ * answered as unset (`answeredAsUnset`), or a refused `fs.read` of an agent whose `node:fs`
+ * answers refusals like the OS (`args.compatible`, set by the broker: `existsSync` false, an
+ * EACCES error), denied by no rule with a severity. The broker refuses before anything is
+ * opened, so the answer is the same whether the path exists or not. Still decided and audited
+ * as a deny, but not a violation: no trust event, not counted toward the denial flood budget.
+ * A deny rule with a severity opts back in.
+ */
+export function answeredCompatibly(ask: Ask, severity: string | undefined): boolean {
+  return answeredAsUnset(ask, severity) ||
+    (ask.action === "fs.read" && severity === undefined && ask.args?.compatible === true);
+}
+
 export class Governor {
   #policy: CompiledPolicy;
-  readonly rings: RingCeilings;
+  /** The ring ceilings (swapped by `AgentHost.setRings`, fleet bundles). */
+  rings: RingCeilings;
   readonly audit: AuditLog;
   #onDeny: DenyListener | null = null;
   #onDecided: DenyListener[] = [];
@@ -367,12 +383,16 @@ export class Governor {
    * commit it. With `decide` the only writer of audit entries: nothing else commits.
    */
   record(agent: Subject, ask: Ask, d: Decision, extra: Record<string, unknown> = {}): Ruling {
+    // A fetched URL is audited with what the output rules find in it redacted (decided as asked).
+    const resource = ask.action === "net.fetch"
+      ? auditedUrl(this.#policy, ask.resource)
+      : ask.resource;
     const entry = this.audit.append({
       ts: isoNow(),
       path: ask.path,
       agent: { id: agent.id, name: agent.name, ring: agent.ring },
       action: ask.action,
-      resource: ask.resource.length > 2048 ? ask.resource.slice(0, 2048) + "…" : ask.resource,
+      resource: resource.length > 2048 ? resource.slice(0, 2048) + "…" : resource,
       effect: d.effect,
       rule: d.rule,
       reason: d.reason,

@@ -8,12 +8,12 @@
  */
 import { resolve } from "node:path";
 import type { Signer } from "../governance/identity/mod.ts";
-import type { Ring } from "../governance/rings/mod.ts";
+import type { Ring, RingCeilings } from "../governance/rings/mod.ts";
 import { AuditLog } from "./audit/log.ts";
 import { ToolRunner } from "./executors/runner.ts";
 import { ToolRegistry } from "./executors/tools.ts";
 import type { ApprovalHandler } from "./gateway/gateway.ts";
-import { answeredAsUnset, Governor, HOST_AGENT } from "./governor.ts";
+import { answeredCompatibly, Governor, HOST_AGENT } from "./governor.ts";
 import { AgentHandle } from "./host/handle.ts";
 import { denialFlood, exitReason, type Running, sloHost, trustHost } from "./host/running.ts";
 import { type StartContext, startProcess } from "./host/start.ts";
@@ -124,12 +124,21 @@ export class AgentHost {
     this.governor.onDeny((agent, ruling, ask) => {
       const r = this.#agents.get(agent.id);
       if (!r || r.killedAt !== null) return;
-      // Libraries probe unset variables again and again: a probe answered as unset is no
-      // attack (the broker's rate budget still bounds how fast it can be asked).
-      if (answeredAsUnset(ask, this.governor.severityOf(ruling.rule))) return;
+      // Libraries probe unset variables and optional files again and again: a probe answered
+      // as unset or as the OS would is no attack (the broker's rate budget still bounds it).
+      if (answeredCompatibly(ask, this.governor.severityOf(ruling.rule))) return;
       const why = denialFlood(r, opts.killOnDenials, ask.path, performance.now());
       if (why) this.kill(agent.id, why);
     });
+  }
+
+  /**
+   * Swap the ring ceilings and budgets (a fleet bundle's rings part): the next decision of
+   * every agent uses them; processes started from now on get their flags and budgets.
+   */
+  setRings(rings: RingCeilings): void {
+    this.#opts.rings = rings;
+    this.governor.rings = rings;
   }
 
   /** Consult `g` before every start, plugin load and ring raise; returns the removal. */

@@ -9,6 +9,7 @@ import type { Signer } from "../../governance/identity/mod.ts";
 import { type Budgets, capabilityCeiling, type Ring } from "../../governance/rings/mod.ts";
 import { REVOKE_BELOW } from "../../governance/trust/mod.ts";
 import { BrokerServer } from "../broker/server.ts";
+import { fixesWorkspace } from "../broker/map.ts";
 import { Gateway, type GatewayEvent } from "../gateway/gateway.ts";
 import type { AgentRef } from "../governor.ts";
 import type { AgentHost } from "../host.ts";
@@ -23,6 +24,7 @@ import {
   agentTmpDir,
   importMapJson,
   launchBudgets,
+  nodeMode,
   pinsCwd,
   processEnvRefusal,
   SDK_DIR,
@@ -44,9 +46,9 @@ import {
   RUNTIME_ENV_NAMES,
   spawnAgent,
 } from "../supervisor/spawn.ts";
-import { installPackage, type StoredPackage } from "../supervisor/store.ts";
+import { installPackage, localPackage, type StoredPackage } from "../supervisor/store.ts";
 import { type Egress, egressFor } from "../egress/mod.ts";
-import { pinned, PROJECT_CONFIG } from "../supervisor/bundle.ts";
+import { configNpmImports, pinned, PROJECT_CONFIG } from "../supervisor/bundle.ts";
 import { wardenHome } from "../state.ts";
 import { sha256Hex } from "../../governance/audit/sha256.ts";
 import { diskUsage } from "../supervisor/watchdog.ts";
@@ -114,7 +116,16 @@ export async function startProcess(
   const bundleOut = paths.bundleOut;
   if (bundleOut) Deno.mkdirSync(dirname(bundleOut), { recursive: true });
   // An npm: entry not bundled runs from the package store (installed once, read-only).
+  // A local Node program (its package.json, its node_modules) runs in place, not bundled.
   let stored: StoredPackage | undefined;
+  if (!npmEntry && !bundleOut) {
+    try {
+      const protect = [c.host.stateDir, c.opts.storeDir ?? join(wardenHome(), "store")];
+      stored = localPackage(module, { protect }) ?? undefined;
+    } catch (e) {
+      throw cannotStart(name, message(e));
+    }
+  }
   if (npmEntry && !bundleOut) {
     try {
       const exact = pinned(spec.module, PROJECT_CONFIG);
@@ -176,7 +187,10 @@ export async function startProcess(
       throw cannotStart(name, `cannot create its ${what} directory ${dir}: ${message(e)}`);
     }
   }
-  Deno.writeTextFileSync(paths.importMap, importMapJson());
+  // A local module's bare npm names resolve as its configuration maps them (installed, not
+  // bundled: own_code.ts); a bundle or a package-store agent resolves them on its own.
+  const npmNames = npmEntry || bundleOut || stored ? {} : configNpmImports(module);
+  Deno.writeTextFileSync(paths.importMap, importMapJson(npmNames));
   const deno = c.opts.deno ?? Deno.execPath();
   let own: OwnCode;
   try {
@@ -208,8 +222,14 @@ export async function startProcess(
     tmp: tmpDir,
     // Under the kernel sandbox at a ring that may not run programs the cwd cannot move.
     cwdPinned: !!c.host.sandbox().path && pinsCwd(c.opts.rings.doc.rings[ring]),
+    // Landlock keeps the workspace and its ancestors in place unless a write root covers them.
+    cwdFixed: () =>
+      !!c.host.sandbox().path &&
+      fixesWorkspace(c.opts.rings.doc.rings[ring].write, ref.workspace, [paths.denoDir]),
     // A plugin's bootstrap keeps the runtime's variables (they are refused, not unset).
     envNames: plugin ? new Set([...agentEnvNames(env), ...RUNTIME_ENV_NAMES]) : agentEnvNames(env),
+    // Its node:fs answers a refused read like the OS (bootstrap's "node" mode): not a violation.
+    compatibleReads: nodeMode(spec, own, !!plugin),
     rate: budgets.brokerRate,
     bootstrap: [
       `read ${sdkSocket}`,

@@ -10,7 +10,7 @@ import { runFleetBench } from "./fleet_bench.ts";
 import { runFleetSharedBench } from "./fleet_shared_bench.ts";
 import { runHostBench } from "./host_bench.ts";
 import { runMcpBench } from "./mcp_bench.ts";
-import { runMemoryBench } from "./memory_bench.ts";
+import { runMemoryBench, runMemoryFleetBench } from "./memory_bench.ts";
 import { runOutputsBench } from "./outputs_bench.ts";
 import { runPolicyBench } from "./policy_bench.ts";
 import { runRogueBench } from "./rogue_bench.ts";
@@ -73,6 +73,7 @@ if (!only || only === "policy") rows.push(...runOutputsBench({ quick, log }));
 // Fleet rows start a PostgreSQL cluster and real hosts: only with --only fleet.
 if (only === "fleet") rows.push(...await runFleetBench({ quick, log }));
 if (only === "fleet") rows.push(...await runFleetSharedBench({ quick, log }));
+if (only === "fleet") rows.push(...await runMemoryFleetBench({ quick, log }));
 
 printRows(rows, {
   json,
