@@ -3,6 +3,12 @@
  * `resource` are keyed by the normalized resource, and the remaining rules are keyed by the
  * value of one `eq`/`in` field their conditions require (the field most rules share, such as
  * `url.host`). Every list is sorted by rule id, so the first match in a list is its smallest.
+ *
+ * Lists hold entries, not rules: every entry has one shape (`rank`, `test`, `rule`), whatever
+ * the rule or its policy, so the decision loop's property reads stay monomorphic however many
+ * rules there are, and a rule reached through its key carries its remaining condition in its
+ * own entry (no per-rule derived objects, whose distinct prototypes would each get a hidden
+ * class and turn those reads megamorphic as the rule count grows).
  */
 import type { ResourceKind } from "./actions.ts";
 import { allOf, type CondNode, scalarKey, UNKNOWN_KEY } from "./conditions.ts";
@@ -20,8 +26,25 @@ export interface IndexedRule {
 }
 
 export type EffectKey = "deny" | "approval" | "allow";
+
+/**
+ * One rule as a list holds it: its rank (position in the rule order, by effect then id, so
+ * within one effect a smaller rank is a smaller id), what is left to test of its condition
+ * once the list's key matched (null: nothing, the rule fires), and the rule itself.
+ */
+export interface Entry<R> {
+  readonly rank: number;
+  readonly test: CondNode["eval"] | null;
+  readonly rule: R;
+}
+
+/** The one constructor of entries (one literal: one hidden class). */
+function entry<R>(rank: number, match: CondNode | null, rule: R): Entry<R> {
+  return { rank, test: match === null ? null : match.eval, rule };
+}
+
 /** Rules by effect; an effect with no rules has no array (keeps large indexes small). */
-export type Lists<R> = Partial<Record<EffectKey, R[]>>;
+export type Lists<R> = Partial<Record<EffectKey, Entry<R>[]>>;
 
 interface FieldIndex<R> {
   field: Field;
@@ -53,12 +76,12 @@ export function emptyLists<R>(): Lists<R> {
 }
 
 /** The list of effect `e` (0 deny, 1 require_approval, 2 allow), by named reads. */
-function listOf<R>(l: Lists<R>, e: number): R[] | undefined {
+function listOf<R>(l: Lists<R>, e: number): Entry<R>[] | undefined {
   return e === 0 ? l.deny : e === 1 ? l.approval : l.allow;
 }
 
 /** Append `r` to the `eff` list of `l`. */
-export function addTo<R>(l: Lists<R>, eff: EffectKey, r: R): void {
+export function addTo<R>(l: Lists<R>, eff: EffectKey, r: Entry<R>): void {
   (l[eff] ??= []).push(r);
 }
 
@@ -72,6 +95,7 @@ function requiredKeys(node: CondNode | null, out = new Map<string, CondNode>()) 
 
 function fieldIndex<R extends IndexedRule>(
   generic: R[],
+  base: (r: R) => Entry<R>,
 ): { index: FieldIndex<R> | null; rest: R[] } {
   const counts = new Map<string, number>();
   for (const r of generic) {
@@ -101,8 +125,9 @@ function fieldIndex<R extends IndexedRule>(
     const leaf = node.index!;
     index.field = leaf.field;
     const k = EFFECT_KEY[r.effect];
-    addTo(index.all, k, r);
-    const known = knownTrue(r, node);
+    const whole = base(r);
+    addTo(index.all, k, whole);
+    const known = knownTrue(whole, node);
     for (const key of leaf.keys) {
       let l = index.map.get(key);
       if (!l) index.map.set(key, l = emptyLists());
@@ -113,16 +138,18 @@ function fieldIndex<R extends IndexedRule>(
 }
 
 /**
- * `r` as its field-index lists hold it: a rule reached through the key of its `eq`/`in` leaf
- * has that leaf true (the lookup read the field as the leaf does, and the key is one of its
- * values), so it is scanned with the leaf dropped from the `all` nodes that require it. The
- * same rule object otherwise (a NaN value, which `eq` never equals but a Map key does).
+ * The entry of `whole.rule` as its field-index lists hold it: a rule reached through the key of
+ * its `eq`/`in` leaf has that leaf true (the lookup read the field as the leaf does, and the key
+ * is one of its values), so it is tested with the leaf dropped from the `all` nodes that
+ * require it. The whole entry otherwise (a NaN value, which `eq` never equals but a Map key
+ * does).
  */
-function knownTrue<R extends IndexedRule>(r: R, leaf: CondNode): R {
-  for (const k of leaf.index!.keys) if (typeof k === "number" && Number.isNaN(k)) return r;
-  if (!r.match) return r;
-  const rest = drop(r.match, leaf);
-  return rest === r.match ? r : Object.create(r, { match: { value: rest } }) as R;
+function knownTrue<R extends IndexedRule>(whole: Entry<R>, leaf: CondNode): Entry<R> {
+  for (const k of leaf.index!.keys) if (typeof k === "number" && Number.isNaN(k)) return whole;
+  const match = whole.rule.match;
+  if (!match) return whole;
+  const rest = drop(match, leaf);
+  return rest === match ? whole : entry(whole.rank, rest, whole.rule);
 }
 
 /** `node` with `leaf` taken as true: removed from the `all` nodes above it (null: true). */
@@ -141,13 +168,17 @@ function drop(node: CondNode, leaf: CondNode): CondNode | null {
   return { text: "all", eval: allOf(kids), children: kids };
 }
 
-/** Build one bucket per action from rules already sorted by id. */
+/** Build one bucket per action from rules already sorted by effect, then id. */
 export function buildBuckets<R extends IndexedRule>(
   rules: readonly R[],
   vocabulary: readonly string[],
   kinds: Readonly<Record<string, ResourceKind>>,
   normalizeResource: (kind: ResourceKind, value: string) => string | null,
 ): { buckets: Map<string, Bucket<R>>; fallback: Bucket<R> } {
+  // One whole entry per rule, shared by every list that holds the rule with its full condition.
+  const entries = new Map<R, Entry<R>>();
+  rules.forEach((r, i) => entries.set(r, entry(i, r.match, r)));
+  const base = (r: R) => entries.get(r)!;
   const generic = new Map<string, R[]>(vocabulary.map((a) => [a, []]));
   const buckets = new Map<string, Bucket<R>>();
   for (const a of vocabulary) {
@@ -167,15 +198,15 @@ export function buildBuckets<R extends IndexedRule>(
       for (const res of new Set(r.resources.map((x) => normalizeResource(kinds[a], x) as string))) {
         let l = b.keyed.get(res);
         if (!l) b.keyed.set(res, l = emptyLists());
-        addTo(l, key, r);
+        addTo(l, key, base(r));
       }
-      addTo(b.keyedAll, key, r);
+      addTo(b.keyedAll, key, base(r));
     }
   }
   const finish = (b: Bucket<R>, list: R[]) => {
-    const { index, rest } = fieldIndex(list);
+    const { index, rest } = fieldIndex(list, base);
     b.field = index;
-    for (const r of rest) addTo(b.plain, EFFECT_KEY[r.effect], r);
+    for (const r of rest) addTo(b.plain, EFFECT_KEY[r.effect], base(r));
   };
   for (const [a, list] of generic) finish(buckets.get(a)!, list);
   const fallback: Bucket<R> = {
@@ -185,7 +216,29 @@ export function buildBuckets<R extends IndexedRule>(
     field: null,
   };
   finish(fallback, fallbackGeneric);
+  for (const b of [...buckets.values(), fallback]) compact(b);
   return { buckets, fallback };
+}
+
+/**
+ * Re-allocate every list at its exact length, each Lists object with its arrays: grown by
+ * push, a one-rule list keeps spare capacity in a backing store apart from its array, and at
+ * 10,000 rules the decisions' working set is what costs (the same lookups over a few hundred
+ * rules run as fast as at 1,000).
+ */
+function compact<R>(b: Bucket<R>): void {
+  const tight = (l: Lists<R>): Lists<R> => ({
+    deny: l.deny?.slice(),
+    approval: l.approval?.slice(),
+    allow: l.allow?.slice(),
+  });
+  b.plain = tight(b.plain);
+  b.keyedAll = tight(b.keyedAll);
+  for (const [k, l] of b.keyed) b.keyed.set(k, tight(l));
+  if (b.field) {
+    b.field.all = tight(b.field.all);
+    for (const [k, l] of b.field.map) b.field.map.set(k, tight(l));
+  }
 }
 
 /**
@@ -236,30 +289,31 @@ export function decideInBucket<R extends IndexedRule>(b: Bucket<R>, ctx: EvalCon
     if (best) {
       ctx.tri = tri;
       ctx.why = why;
-      return best;
+      return best.rule;
     }
   }
   return null;
 }
 
-/** First rule of `list` (sorted by id, below `best`) whose match fires; sets ctx.tri/why. */
-function scan<R extends IndexedRule>(
-  list: R[] | undefined,
+/** First entry of `list` (sorted by rank, below `best`) whose test fires; sets ctx.tri/why. */
+function scan<R>(
+  list: Entry<R>[] | undefined,
   ctx: EvalContext,
   strict: boolean,
-  best: R | null,
-): R | null {
+  best: Entry<R> | null,
+): Entry<R> | null {
   if (list === undefined) return best;
   for (let i = 0; i < list.length; i++) {
     const r = list[i];
-    if (best !== null && r.id >= best.id) return best;
-    if (r.match === null) {
+    if (best !== null && r.rank >= best.rank) return best;
+    const test = r.test;
+    if (test === null) {
       ctx.tri = T;
       ctx.why = "";
       return r;
     }
     ctx.why = "";
-    const t = r.match.eval(ctx);
+    const t = test(ctx);
     if (t === T || (t === U && !strict)) {
       ctx.tri = t;
       return r;

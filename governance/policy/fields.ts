@@ -55,6 +55,21 @@ const URL_FACETS = ["scheme", "host", "port", "path", "query"] as const;
  */
 export function compileField(name: string, kinds: ReadonlySet<ResourceKind>): Field | string {
   const single = kinds.size === 1 ? [...kinds][0] : undefined;
+  // Only `resource` reads the kinds; a field is pure and immutable, so rules naming the same
+  // one share it (one `get` for 10,000 rules stays in cache; a copy each would not).
+  const key = name === "resource" ? `resource\u0000${single ?? ""}` : name;
+  const known = SHARED.get(key);
+  if (known) return known;
+  const field = buildField(name, single);
+  if (typeof field !== "string" && SHARED.size < MAX_SHARED) SHARED.set(key, field);
+  return field;
+}
+
+/** Fields already built, by name (and kind, for `resource`); bounded, entries never change. */
+const SHARED = new Map<string, Field>();
+const MAX_SHARED = 4096;
+
+function buildField(name: string, single: ResourceKind | undefined): Field | string {
   switch (name) {
     case "action":
       return { name, style: "plain", get: (ctx) => ctx.action };

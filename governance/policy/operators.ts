@@ -101,6 +101,11 @@ export function compileLeaf(
         }
         return false;
       };
+      if (single) {
+        // One fixed value (most `eq`s and one-element `in`s): isHit's `v === only` inlined.
+        ev = eqOne(get, only, positive, missing, notScalar, tooLong);
+        break;
+      }
       ev = (ctx) => {
         let v = get(ctx);
         if (v === undefined) {
@@ -131,26 +136,7 @@ export function compileLeaf(
     case "lte":
     case "gt":
     case "gte": {
-      const n = value as number;
-      const cmp = op === "lt"
-        ? (x: number) => x < n
-        : op === "lte"
-        ? (x: number) => x <= n
-        : op === "gt"
-        ? (x: number) => x > n
-        : (x: number) => x >= n;
-      ev = (ctx) => {
-        const v = get(ctx);
-        if (v === undefined) {
-          ctx.why = missing;
-          return U;
-        }
-        if (typeof v !== "number" || Number.isNaN(v)) {
-          ctx.why = notNumber;
-          return U;
-        }
-        return cmp(v) ? T : F;
-      };
+      ev = compare(get, op, value as number, missing, notNumber);
       break;
     }
     case "matches":
@@ -341,4 +327,62 @@ export function compileLeaf(
   return index
     ? { text, eval: ev, field: name, op, value, index }
     : { text, eval: ev, field: name, op, value };
+}
+
+/**
+ * `eq`/`ne` (or a one-value `in`/`not_in`) against one fixed value, as the general leaf decides
+ * it. Built here, outside compileLeaf, so the closure holds only what it reads: at 10,000 rules
+ * each rule's leaf is one more object to bring into cache, and a smaller one is cheaper.
+ */
+function eqOne(
+  get: Field["get"],
+  only: unknown,
+  positive: boolean,
+  missing: string,
+  notScalar: string,
+  tooLong: string,
+): (ctx: EvalContext) => Tri {
+  const yes = positive ? T : F, no = positive ? F : T;
+  return (ctx) => {
+    let v = get(ctx);
+    if (v === undefined) {
+      ctx.why = missing;
+      return U;
+    }
+    if (v !== null && typeof v === "object") {
+      ctx.why = notScalar;
+      return U;
+    }
+    if (typeof v === "string") {
+      if (v.length > MAX_STRING_LENGTH) {
+        ctx.why = tooLong;
+        return U;
+      }
+      v = nfc(v);
+    }
+    return v === only ? yes : no;
+  };
+}
+
+/** `lt`/`lte`/`gt`/`gte` against `n` (built outside compileLeaf for the same reason). */
+function compare(
+  get: Field["get"],
+  op: OperatorName,
+  n: number,
+  missing: string,
+  notNumber: string,
+): (ctx: EvalContext) => Tri {
+  const c = op === "lt" ? 0 : op === "lte" ? 1 : op === "gt" ? 2 : 3;
+  return (ctx) => {
+    const v = get(ctx);
+    if (v === undefined) {
+      ctx.why = missing;
+      return U;
+    }
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      ctx.why = notNumber;
+      return U;
+    }
+    return (c === 0 ? v < n : c === 1 ? v <= n : c === 2 ? v > n : v >= n) ? T : F;
+  };
 }
