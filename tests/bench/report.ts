@@ -4,6 +4,12 @@ import { type BenchRow, us } from "./stats.ts";
 /** The notes column of a row: agreement, ratios and targets, host costs. */
 export function notes(r: BenchRow): string {
   return [
+    typeof r.entries === "number" ? `${r.entries.toLocaleString("en-US")} entries` : "",
+    typeof r.kb === "number"
+      ? `${r.kb.toLocaleString("en-US")} KB${
+        typeof r.us_per_kb === "number" ? `, ${r.us_per_kb.toFixed(1)} µs/KB` : ""
+      }`
+      : "",
     r.compile_ms !== undefined ? `compile ${(r.compile_ms as number).toFixed(1)} ms` : "",
     r.agree !== undefined
       ? (r.agree ? "agrees on every decision" : `DISAGREES x${r.disagreements}`)
