@@ -13,7 +13,7 @@
 import { exposeNamed } from "./node_fs_compat.ts";
 
 let def: unknown;
-let {
+export let {
   access,
   appendFile,
   chmod,
@@ -88,39 +88,4 @@ exposeNamed("promises", (o) => {
   } = o);
 });
 
-export {
-  access,
-  appendFile,
-  chmod,
-  chown,
-  constants,
-  copyFile,
-  cp,
-  def as default,
-  glob,
-  lchmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  mkdtemp,
-  mkdtempDisposable,
-  open,
-  opendir,
-  readdir,
-  readFile,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  statfs,
-  symlink,
-  truncate,
-  unlink,
-  utimes,
-  watch,
-  writeFile,
-};
+export { def as default };
