@@ -11,14 +11,25 @@
 import type { CompiledPolicy } from "../../governance/mod.ts";
 import { outputRulesOf } from "../../governance/outputs/mod.ts";
 
+/**
+ * The last answer, by policy and URL: one request's URL is audited more than once (the
+ * `net.fetch` decision, then the request check's own entries), and it is scanned once. A new
+ * policy object (a reload) never reuses an answer.
+ */
+let last: { policy: CompiledPolicy; url: string; shown: string } | undefined;
+
 /** `url` as the audit log may hold it (see the module comment). Never throws. */
 export function auditedUrl(policy: CompiledPolicy, url: string): string {
+  if (last !== undefined && last.policy === policy && last.url === url) return last.shown;
+  let shown: string;
   try {
-    return redacted(policy, url);
+    shown = redacted(policy, url);
   } catch {
     // A check that fails keeps nothing of the URL (fail closed): the audit write goes on.
-    return "[withheld: the output rules could not check the URL]";
+    shown = "[withheld: the output rules could not check the URL]";
   }
+  last = { policy, url, shown };
+  return shown;
 }
 
 function redacted(policy: CompiledPolicy, url: string): string {
